@@ -1,0 +1,135 @@
+// `twotower generate` and `twotower score`: the in-process engine from the command line.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "actors/cli_args.hpp"
+#include "actors/commands.hpp"
+#include "kernels/cpu/thread_pool.hpp"
+#include "model/engine.hpp"
+#include "model/error.hpp"
+
+namespace tt::cli {
+namespace {
+
+constexpr const char* kGenerateHelp =
+    "usage: twotower generate [--model DIR] (--prompt TEXT | --prompt-ids 1,2,3)\n"
+    "                         [--mode diffusion|ar|mock-ar] [--gamma 0.8] [--block-size 16]\n"
+    "                         [--steps 16] [--max-tokens 64] [--temperature 0] [--seed 0]\n"
+    "                         [--threads N] [--json]\n";
+constexpr const char* kScoreHelp =
+    "usage: twotower score [--model DIR] (--prompt TEXT | --prompt-ids IDS)\n"
+    "                      (--continuation TEXT | --continuation-ids IDS) [--threads N] [--json]\n";
+
+constexpr int64_t kMaxTokensCap = 1 << 20;
+
+void apply_threads(const Args& a) {
+  if (a.has("threads")) cpu::ThreadPool::set_global_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
+}
+
+std::vector<int32_t> tokens_of(const Model& m, const Args& a, const std::string& text_opt,
+                               const std::string& ids_opt, bool special) {
+  if (a.has(text_opt) == a.has(ids_opt))
+    throw Error("give exactly one of --" + text_opt + " and --" + ids_opt);
+  if (a.has(ids_opt)) return parse_id_list(*a.str(ids_opt), ids_opt);
+  if (!m.tokenizer) throw Error(m.dir + ": no tokenizer.json; pass --" + ids_opt + " instead");
+  const std::string text = *a.str(text_opt);
+  if (text.empty()) throw Error("--" + text_opt + ": empty text");
+  return m.tokenizer->encode(text, special);
+}
+
+std::string text_of(const Model& m, const std::vector<int32_t>& ids) {
+  return m.tokenizer ? m.tokenizer->decode(ids, true) : std::string();
+}
+
+}  // namespace
+
+int run_generate(const std::vector<std::string>& argv) {
+  for (const auto& a : argv)
+    if (a == "--help" || a == "-h") return std::fputs(kGenerateHelp, stdout), 0;
+  Args a(argv,
+         {"model", "prompt", "prompt-ids", "mode", "gamma", "block-size", "steps", "max-tokens",
+          "temperature", "seed", "threads"},
+         {"json"});
+  GenerateRequest req;
+  req.mode = parse_mode(a.str("mode", "diffusion"));
+  req.max_tokens = static_cast<int>(a.integer("max-tokens", 64, 1, kMaxTokensCap));
+  req.diffusion.gamma = static_cast<float>(a.number("gamma", 0.8));
+  req.diffusion.block_size = static_cast<int>(a.integer("block-size", 16, 1, 4096));
+  req.diffusion.steps = static_cast<int>(a.integer("steps", 16, 1, 4096));
+  req.diffusion.temperature = static_cast<float>(a.number("temperature", 0.0));
+  req.diffusion.seed = a.seed("seed", 0);
+  if (!(req.diffusion.gamma > 0.0f && req.diffusion.gamma <= 1.0f))
+    throw Error("--gamma: must be in (0, 1] (got " + a.str("gamma", "") + ")");
+  if (req.diffusion.temperature < 0.0f) throw Error("--temperature: must be >= 0");
+  if (!a.has("prompt") && !a.has("prompt-ids")) throw Error("--prompt is required");
+  apply_threads(a);
+
+  LoadOptions load;
+  load.denoiser = req.mode != Mode::ar;
+  auto model = Model::load(a.str("model", default_model_dir()), load);
+  req.prompt = tokens_of(*model, a, "prompt", "prompt-ids", true);
+  Engine engine(*model);
+  GenerateResult r = engine.generate(req);
+
+  const int n = static_cast<int>(r.tokens.size());
+  const int forwards = req.mode == Mode::ar ? r.context_forwards : r.denoiser_forwards;
+  const std::string text = text_of(*model, r.tokens);
+  if (a.flag("json")) {
+    nlohmann::json j;
+    j["text"] = text;
+    j["token_ids"] = r.tokens;
+    j["mode"] = mode_name(req.mode);
+    j["model"] = model->dir;
+    j["prompt_tokens"] = r.prompt_tokens;
+    j["generated_tokens"] = n;
+    j["finish_reason"] = r.finish == FinishReason::stop ? "stop" : "length";
+    j["denoiser_forwards"] = r.denoiser_forwards;
+    j["context_forwards"] = r.context_forwards;
+    j["tokens_per_forward"] = forwards > 0 ? static_cast<double>(n) / forwards : 0.0;
+    j["seconds"] = r.seconds;
+    j["tokens_per_second"] = r.seconds > 0 ? n / r.seconds : 0.0;
+    j["load_seconds"] = model->load_seconds;
+    if (req.mode == Mode::diffusion) {
+      j["gamma"] = req.diffusion.gamma;
+      j["block_size"] = req.diffusion.block_size;
+      j["steps"] = req.diffusion.steps;
+    }
+    j["temperature"] = req.diffusion.temperature;
+    j["seed"] = req.diffusion.seed;
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << text << "\n";
+  }
+  return 0;
+}
+
+int run_score(const std::vector<std::string>& argv) {
+  for (const auto& a : argv)
+    if (a == "--help" || a == "-h") return std::fputs(kScoreHelp, stdout), 0;
+  Args a(argv, {"model", "prompt", "prompt-ids", "continuation", "continuation-ids", "threads"}, {"json"});
+  if (!a.has("prompt") && !a.has("prompt-ids")) throw Error("--prompt is required");
+  if (!a.has("continuation") && !a.has("continuation-ids")) throw Error("--continuation is required");
+  apply_threads(a);
+  LoadOptions load;
+  load.denoiser = false;
+  auto model = Model::load(a.str("model", default_model_dir()), load);
+  const auto prompt = tokens_of(*model, a, "prompt", "prompt-ids", true);
+  const auto cont = tokens_of(*model, a, "continuation", "continuation-ids", false);
+  Engine engine(*model);
+  ScoreResult s = engine.score(prompt, cont);
+  if (a.flag("json")) {
+    nlohmann::json j;
+    j["logprob"] = s.logprob;
+    j["tokens"] = cont.size();
+    j["token_ids"] = cont;
+    j["token_logprobs"] = s.token_logprobs;
+    j["perplexity"] = std::exp(-s.logprob / static_cast<double>(cont.size()));
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("%.6f\n", s.logprob);
+  }
+  return 0;
+}
+
+}  // namespace tt::cli

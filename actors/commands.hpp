@@ -1,0 +1,15 @@
+// The subcommands of the multi-call binary `twotower`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tt::cli {
+
+// Each returns the process exit status; tt::Error escapes to main, which
+// prints it as one line and exits 2.
+int run_generate(const std::vector<std::string>& args);
+int run_score(const std::vector<std::string>& args);
+int run_bench(const std::vector<std::string>& args);
+
+}  // namespace tt::cli

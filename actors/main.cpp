@@ -1,0 +1,57 @@
+// twotower: one binary, one subcommand per role.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "actors/commands.hpp"
+#include "model/error.hpp"
+
+#ifndef TWOTOWER_VERSION
+#define TWOTOWER_VERSION "dev"
+#endif
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: twotower <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  generate   generate text with the in-process engine (diffusion, ar, mock-ar)\n"
+    "  score      log-likelihood of a continuation under the context tower\n"
+    "  bench      AR vs diffusion throughput and GEMM figures, as JSON\n"
+    "  version    print the version\n"
+    "\n"
+    "Run `twotower <command> --help` for the options of a command.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "generate") return tt::cli::run_generate(args);
+    if (command == "score") return tt::cli::run_score(args);
+    if (command == "bench") return tt::cli::run_bench(args);
+    if (command == "version" || command == "--version") {
+      std::printf("twotower %s\n", TWOTOWER_VERSION);
+      return 0;
+    }
+    std::fprintf(stderr, "twotower: unknown command '%s'\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const tt::Error& e) {
+    std::fprintf(stderr, "twotower %s: error: %s\n", command.c_str(), e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "twotower %s: error: out of memory\n", command.c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "twotower %s: error: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+}

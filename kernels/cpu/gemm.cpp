@@ -1,0 +1,223 @@
+#include "kernels/cpu/gemm.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "kernels/cpu/gemm_microkernel.hpp"
+#include "kernels/cpu/thread_pool.hpp"
+
+namespace tt::cpu {
+
+using namespace gemm_detail;
+
+namespace {
+
+#ifndef TT_GEMM_KC
+#define TT_GEMM_KC 256
+#endif
+// k block: the weight block of one column unit (kc x kMaxNP*16) is reused by
+// every row tile while it is hot in L1/L2. Only used when a task has more than
+// one row tile; the accumulation order per element is unchanged (the partial
+// sums go through y and the chain continues from there).
+constexpr int64_t kKc = TT_GEMM_KC;
+// Problems with fewer multiply-adds than this run on the calling thread.
+constexpr int64_t kSerialWork = int64_t{1} << 19;
+
+using KernelFn = void (*)(const float*, int64_t, const void*, int64_t, int64_t, float*, int64_t,
+                          bool, int);
+
+template <int MR, int NP, typename W>
+void kernel_entry(const float* x, int64_t ldx, const void* w, int64_t pstride, int64_t kc,
+                  float* y, int64_t ldy, bool init, int nlast) {
+  microkernel<MR, NP, W>(x, ldx, static_cast<const W*>(w), pstride, kc, y, ldy, init, nlast);
+}
+
+template <typename W, int NP, size_t... I>
+constexpr std::array<KernelFn, kMaxMR> make_row(std::index_sequence<I...>) {
+  return {&kernel_entry<static_cast<int>(I) + 1, NP, W>...};
+}
+template <typename W, size_t... P>
+constexpr std::array<std::array<KernelFn, kMaxMR>, kMaxNP> make_table(std::index_sequence<P...>) {
+  return {make_row<W, static_cast<int>(P) + 1>(std::make_index_sequence<kMaxMR>{})...};
+}
+// kTable<W>[np - 1][mr - 1]
+template <typename W>
+constexpr auto kTable = make_table<W>(std::make_index_sequence<kMaxNP>{});
+
+struct Plan {
+  const float* x;
+  int64_t ldx;
+  const void* w;
+  size_t w_elem;  // bytes per weight element
+  const std::array<std::array<KernelFn, kMaxMR>, kMaxNP>* table;
+  int64_t k;
+  int n;
+  int panels;
+  float* y;
+  int64_t ldy;
+  bool accumulate;
+};
+
+// Rows [r0, r1) x column units [u0, u1) (a unit is kMaxNP panels).
+void run_block(const Plan& pl, int64_t r0, int64_t r1, int64_t u0, int64_t u1) {
+  const int64_t k = pl.k;
+  const int64_t pstride = k * kGemmPanel;
+  const int64_t rows = r1 - r0;
+  const int64_t kc = rows > kMaxMR ? kKc : k;
+  const auto* wbytes = static_cast<const unsigned char*>(pl.w);
+  for (int64_t u = u0; u < u1; ++u) {
+    const int64_t p0 = u * kMaxNP;
+    const int np = static_cast<int>(std::min<int64_t>(kMaxNP, pl.panels - p0));
+    const int nlast = (p0 + np == pl.panels) ? pl.n - (pl.panels - 1) * kGemmPanel : kGemmPanel;
+    const auto& row_table = (*pl.table)[np - 1];
+    for (int64_t kb = 0; kb < k; kb += kc) {
+      const int64_t kcur = std::min(kc, k - kb);
+      const bool init = pl.accumulate || kb > 0;
+      const void* wblk = wbytes + static_cast<size_t>(p0 * pstride + kb * kGemmPanel) * pl.w_elem;
+      float* yblk = pl.y + p0 * kGemmPanel;
+      // Balanced row tiles of at most kMaxMR rows.
+      int64_t i = r0;
+      while (i < r1) {
+        const int64_t left = r1 - i;
+        const int64_t tiles = (left + kMaxMR - 1) / kMaxMR;
+        const int mr = static_cast<int>((left + tiles - 1) / tiles);
+        row_table[mr - 1](pl.x + i * pl.ldx + kb, pl.ldx, wblk, pstride, kcur, yblk + i * pl.ldy,
+                          pl.ldy, init, nlast);
+        i += mr;
+      }
+    }
+  }
+}
+
+template <typename Src, typename Dst, typename Conv>
+void pack_panels(const Src* w, int n, int k, Dst* out, Conv conv) {
+  const int panels = (n + kGemmPanel - 1) / kGemmPanel;
+  auto body = [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      Dst* dst = out + p * static_cast<int64_t>(k) * kGemmPanel;
+      for (int j = 0; j < kGemmPanel; ++j) {
+        const int64_t row = p * kGemmPanel + j;
+        if (row < n) {
+          const Src* src = w + row * static_cast<int64_t>(k);
+          for (int kk = 0; kk < k; ++kk) dst[static_cast<int64_t>(kk) * kGemmPanel + j] = conv(src[kk]);
+        } else {
+          for (int kk = 0; kk < k; ++kk) dst[static_cast<int64_t>(kk) * kGemmPanel + j] = Dst{0};
+        }
+      }
+    }
+  };
+  if (static_cast<int64_t>(n) * k < (int64_t{1} << 20))
+    body(0, panels);
+  else
+    ThreadPool::global().parallel_for(panels, body);
+}
+
+}  // namespace
+
+const char* gemm_isa() { return kIsa; }
+
+PackedWeight pack_weight_f32(const float* w, int n, int k) {
+  PackedWeight pw;
+  pw.n = n;
+  pw.k = k;
+  pw.type = WeightType::f32;
+  const int panels = (n + kGemmPanel - 1) / kGemmPanel;
+  pw.f32.resize(static_cast<size_t>(panels) * static_cast<size_t>(k) * kGemmPanel);
+  pack_panels(w, n, k, pw.f32.data(), [](float v) { return v; });
+  return pw;
+}
+
+PackedWeight pack_weight_bf16(const uint16_t* w, int n, int k) {
+  PackedWeight pw;
+  pw.n = n;
+  pw.k = k;
+  pw.type = WeightType::bf16;
+  const int panels = (n + kGemmPanel - 1) / kGemmPanel;
+  pw.bf16.resize(static_cast<size_t>(panels) * static_cast<size_t>(k) * kGemmPanel);
+  pack_panels(w, n, k, pw.bf16.data(), [](uint16_t v) { return v; });
+  return pw;
+}
+
+void gemm(const float* x, int m, int ldx, const PackedWeight& w, float* y, int ldy,
+          bool accumulate) {
+  const int n = w.n;
+  const int64_t k = w.k;
+  if (m <= 0 || n <= 0) return;
+  if (k == 0) {
+    if (!accumulate)
+      for (int i = 0; i < m; ++i) std::memset(y + static_cast<int64_t>(i) * ldy, 0, sizeof(float) * n);
+    return;
+  }
+
+  Plan pl;
+  pl.x = x;
+  pl.ldx = ldx;
+  if (w.type == WeightType::bf16) {
+    pl.w = w.bf16.data();
+    pl.w_elem = sizeof(uint16_t);
+    pl.table = &kTable<uint16_t>;
+  } else {
+    pl.w = w.f32.data();
+    pl.w_elem = sizeof(float);
+    pl.table = &kTable<float>;
+  }
+  pl.k = k;
+  pl.n = n;
+  pl.panels = (n + kGemmPanel - 1) / kGemmPanel;
+  pl.y = y;
+  pl.ldy = ldy;
+  pl.accumulate = accumulate;
+
+  const int64_t units = (pl.panels + kMaxNP - 1) / kMaxNP;
+  const int64_t work = static_cast<int64_t>(m) * pl.panels * kGemmPanel * k;
+  ThreadPool& pool = ThreadPool::global();
+  const int threads = pool.size();
+  if (threads <= 1 || work < kSerialWork) {
+    run_block(pl, 0, m, 0, units);
+    return;
+  }
+  if (units >= 4 * threads || m <= 2 * kMaxMR) {
+    // Split the columns: every thread streams its own part of the weights.
+    pool.parallel_for(units, [&](int64_t u0, int64_t u1) { run_block(pl, 0, m, u0, u1); });
+    return;
+  }
+  // Few column units, many rows: split rows too. Tasks are (row block, unit)
+  // pairs, row-block major, so a thread gets contiguous rows.
+  const int64_t want_blocks = std::max<int64_t>(1, (4 * threads + units - 1) / units);
+  int64_t rb = (m + want_blocks - 1) / want_blocks;
+  rb = (rb + kMaxMR - 1) / kMaxMR * kMaxMR;
+  const int64_t blocks = (m + rb - 1) / rb;
+  pool.parallel_for(blocks * units, [&](int64_t t0, int64_t t1) {
+    while (t0 < t1) {
+      const int64_t b = t0 / units;
+      const int64_t u0 = t0 % units;
+      const int64_t u1 = std::min(units, u0 + (t1 - t0));
+      run_block(pl, b * rb, std::min<int64_t>(m, (b + 1) * rb), u0, u1);
+      t0 += u1 - u0;
+    }
+  });
+}
+
+void gemm_reference(const float* x, int m, int k, const float* w, int n, float* y) {
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      double s = 0.0;
+      for (int kk = 0; kk < k; ++kk)
+        s += static_cast<double>(x[static_cast<int64_t>(i) * k + kk]) *
+             static_cast<double>(w[static_cast<int64_t>(j) * k + kk]);
+      y[static_cast<int64_t>(i) * n + j] = static_cast<float>(s);
+    }
+  }
+}
+
+uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+}  // namespace tt::cpu

@@ -1,0 +1,48 @@
+// Decoding policies as pure functions of logits: confidence unmasking for a
+// diffusion block (TWOTOWER.md "Decoding"), and token choice for AR/mock-AR.
+// Randomness comes from the counter RNG, keyed by (seed, stream), so a
+// sequence's tokens never depend on batch composition.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace tt {
+
+struct DiffusionParams {
+  float gamma = 0.8f;     // commit threshold, strict (conf > gamma), in (0, 1]
+  int block_size = 16;    // S
+  int steps = 16;         // T: refinement steps per block
+  float temperature = 0;  // 0 = greedy argmax; > 0 = Gumbel-max on logits / T
+  uint64_t seed = 0;
+};
+
+// One block being refined.
+struct BlockState {
+  int block_index = 0;
+  int step = 0;                 // refinement steps done
+  std::vector<int32_t> tokens;  // mask id where not yet committed
+  int masked(int32_t mask_id) const;
+  // Masked fraction t = masked / size (the block's own, never batch-averaged).
+  float t(int32_t mask_id) const;
+};
+
+BlockState new_block(int block_index, int block_size, int32_t mask_id);
+
+// RNG stream of a diffusion draw and of an AR draw.
+uint64_t diffusion_stream(int block_index, int step, int position);
+uint64_t ar_stream(int token_index);
+
+// Applies one refinement step to `block` from the denoiser's logits for its
+// positions ([block_size, vocab]); returns how many positions it committed.
+// conf = softmax(logits with mask at -inf)[pred]; on the last step commit all;
+// otherwise k = max(1, #(conf > gamma)), k = min(n, max(k, ceil(n / (T - step))));
+// the k most confident masked positions commit (ties: lower position first).
+int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
+                   const DiffusionParams& params, int32_t mask_id);
+
+// Greedy argmax (temperature <= 0) or Gumbel-max on logits / temperature.
+int32_t choose_token(std::span<const float> logits, float temperature, uint64_t seed, uint64_t stream);
+
+}  // namespace tt

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Build the tiny test tokenizer and its HF reference vectors.
+
+Writes, under tests/data/tokenizer/ (or --out):
+  tokenizer.json        byte-level BPE, vocab 1024 incl. specials, shaped like
+                        the Nemotron-3-Nano / Tekken tokenizer (CHECKPOINT.md §7)
+  vectors.json          HF encode/decode results for a varied set of strings
+  tokenizer_flags.json  the same tokenizer plus extra added tokens that exercise
+                        lstrip / rstrip / single_word / non-special handling
+  vectors_flags.json    HF results for tokenizer_flags.json
+  tokenizer_gpt2.json   the same vocab with a GPT-2 style pipeline (ByteLevel regex
+                        pre-tokenizer with prefix space, "a b" merges, no ignore_merges)
+  vectors_gpt2.json     HF results for tokenizer_gpt2.json
+
+The oracle is HF `tokenizers`; the C++ test (tests/model/tokenizer_test.cpp)
+must reproduce every vector. Training is deterministic for a given corpus: the
+corpus is every file in /usr/share/common-licenses (sorted), CPython's LICENSE
+when found, and the fixed non-ASCII lines below. The outputs are committed, so
+re-running on a machine with different license files changes them; that is
+fine as long as vectors.json is regenerated together with tokenizer.json.
+
+Usage: .venv/bin/python tools/tokenizer/make_test_tokenizer.py [--out DIR]
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+import sysconfig
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+
+VOCAB_SIZE = 1024
+SPECIALS = ["<unk>", "<s>", "</s>", "[INST]"]  # ids 0..3; id 3 doubles as the diffusion mask
+
+# The Tekken / pixtral split regex (CHECKPOINT.md §7).
+TEKKEN_REGEX = (
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"
+    r"|\p{N}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n/]*"
+    r"|\s*[\r\n]+"
+    r"|\s+(?!\S)"
+    r"|\s+"
+)
+
+NON_ASCII_LINES = [
+    "Le cœur déçu mais l'âme plutôt naïve, Louÿs rêva de crapaüter en canoë au delà des îles.",
+    "Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.",
+    "El pingüino Wenceslao hizo kilómetros bajo exhaustiva lluvia y frío, añoraba a su querido cachorro.",
+    "Pchnąć w tę łódź jeża lub ośm skrzyń fig. Příliš žluťoučký kůň úpěl ďábelské ódy.",
+    "Съешь же ещё этих мягких французских булок, да выпей чаю. Широкая электрификация южных губерний.",
+    "Ξεσκεπάζω την ψυχοφθόρα βδελυγμία. Τάχιστη αλώπηξ βαφής ψημένη γη.",
+    "いろはにほへと ちりぬるを わかよたれそ つねならむ。東京は日本の首都です。",
+    "我能吞下玻璃而不伤身体。北京是中国的首都，人口超过两千万。",
+    "다람쥐 헌 쳇바퀴에 타고파. 서울은 대한민국의 수도입니다.",
+    "أبجد هوز حطي كلمن سعفص قرشت. שלום עולם, מה שלומך?",
+    "नमस्ते दुनिया। ยินดีต้อนรับ สวัสดีครับ",
+    "Emoji: 😀 😂 🎉 👍🏽 ❤️ 🇫🇷 👨‍👩‍👧‍👦 🚀✨ — fin.",
+    "Digits: 0123456789 3.14159 2,718,281 1e-9 0xDEADBEEF 2024-06-01 12:34:56 +1 (555) 010-9999",
+    "Prices: €12,50 £7.99 ¥1000 $3.50 ₹250 — 100% sure; ½ ¾ ² ³ Ⅻ ①",
+    "Paths: /usr/local/bin //server/share C:\\Windows\\System32 https://example.com/a/b?c=d&e=f#g",
+    "Tabs\tand  multiple   spaces\t\there.\r\nWindows line\r\n\r\nends.",
+    "Ünïcödé façade, résumé, jalapeño, smörgåsbord, crème brûlée, Åland, Øresund.",
+]
+
+
+def corpus_lines():
+    files = sorted(glob.glob("/usr/share/common-licenses/*"))
+    stdlib = sysconfig.get_paths().get("stdlib", "")
+    for cand in (os.path.join(stdlib, "LICENSE.txt"), os.path.join(stdlib, "..", "..", "LICENSE")):
+        if os.path.isfile(cand):
+            files.append(cand)
+            break
+    lines = []
+    for path in files:
+        if os.path.isdir(path):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines.extend(f.read().splitlines(keepends=True))
+    # Non-ASCII lines repeated so their characters earn merges too.
+    for _ in range(20):
+        lines.extend(line + "\n" for line in NON_ASCII_LINES)
+    return lines
+
+
+def build_tokenizer():
+    tok = Tokenizer(models.BPE(unk_token=None, byte_fallback=False, ignore_merges=True))
+    tok.normalizer = None
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(TEKKEN_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        min_frequency=2,
+        show_progress=False,
+        special_tokens=[AddedToken(s, special=True, normalized=False) for s in SPECIALS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(corpus_lines(), trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A",
+        pair="<s> $A <s> $B",
+        special_tokens=[("<s>", 1)],
+    )
+    for i, s in enumerate(SPECIALS):
+        assert tok.token_to_id(s) == i, (s, tok.token_to_id(s))
+    assert tok.get_vocab_size(with_added_tokens=True) == VOCAB_SIZE, tok.get_vocab_size(True)
+    return tok
+
+
+def test_strings():
+    long_par = (
+        "The quick brown fox jumps over the lazy dog. " * 3
+        + "Permission is hereby granted, free of charge, to any person obtaining a copy of this "
+        "software and associated documentation files (the \"Software\"), to deal in the Software "
+        "without restriction, including without limitation the rights to use, copy, modify, merge, "
+        "publish, distribute, sublicense, and/or sell copies of the Software.\n\n"
+        "THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED. "
+        "Über 1234567 Menschen — 東京 — Москва 😀.\r\n"
+    )
+    return [
+        "",
+        " ",
+        "  ",
+        "\n",
+        "\r\n",
+        "\r\n\r\n",
+        "\t",
+        "Hello world",
+        "Hello, world!",
+        "France is a country ",
+        "France is a country",
+        "The capital of France is Paris.",
+        " leading space",
+        "   leading spaces",
+        "trailing spaces   ",
+        "  both ends  ",
+        "multiple    spaces   between  words",
+        "tabs\tbetween\t\twords\t",
+        "mixed \t \n whitespace \n\n  end",
+        "line one\nline two\n\nline four\n",
+        "CRLF line\r\nnext line\r\n\r\nafter blank\r\n",
+        "lone\rcarriage\rreturns",
+        "GNU GENERAL PUBLIC LICENSE Version 3, 29 June 2007",
+        "Copyright (C) 2007 Free Software Foundation, Inc. <https://fsf.org/>",
+        "0",
+        "42",
+        "1234567890",
+        "31415926535897932384626433832795028841971693993751",
+        "3.14 and 2,718 and -7 and 1e10",
+        "version 2.0.1-rc3 released 2024-06-01",
+        "/",
+        "//",
+        "////////",
+        "a/b/c//d///e",
+        "/usr/share/common-licenses/GPL-3",
+        "https://www.apache.org/licenses/LICENSE-2.0",
+        "...!!!???;;;:::",
+        "\"quoted\" 'single' `back` (parens) [brackets] {braces}",
+        "a+b=c; x*y/z - w % 2 == 0 && !flag || ~mask ^ bits",
+        "#include <stdio.h>\nint main() { return 0; }\n",
+        "    def f(x):\n        return x * 2\n",
+        "東京は日本の首都です。",
+        "我能吞下玻璃而不伤身体。",
+        "다람쥐 헌 쳇바퀴에 타고파",
+        "Съешь же ещё этих мягких французских булок",
+        "Le cœur déçu mais l'âme plutôt naïve",
+        "Zwölf Boxkämpfer jagen Viktor",
+        "naïve café résumé",
+        "Ελληνικά κείμενα",
+        "مرحبا بالعالم",
+        "😀",
+        "😀😂🎉",
+        "Party 🎉 time 👍🏽 family 👨‍👩‍👧‍👦 flag 🇫🇷",
+        "e\u0301 combining accent and A\u030a ring",
+        "\u00a0non-breaking\u00a0space\u2003em\u2009thin",
+        "zero\u200bwidth\u200djoiner",
+        "ǅemal Titlecase ǈ ǋ",
+        "MixedCASE camelCase PascalCase snake_case SCREAMING_CASE",
+        "ÀÉÎÕÜ UPPER àéîõü lower",
+        "<s>",
+        "</s>",
+        "[INST]",
+        "<unk>",
+        "<s>hello</s>",
+        "<s> hello </s>",
+        "word<s>word",
+        "abc[INST]def",
+        "[INST] What is 2+2? [/INST]",
+        "pre<unk>post and <unk> alone",
+        "<s><s></s></s>",
+        "<s[INST]>",
+        "</s </s>>",
+        "< s > [ INST ]",
+        "Text with [INST] mask [INST][INST] tokens",
+        "\x00\x01\x1f control bytes \x7f",
+        "\ufeffBOM at start",
+        "Ωmega ∑ ∞ ≠ ≤ ≥ √ ∫ → ← ↑ ↓",
+        "odd spaces:\u0085nel\u180emvs\u2028ls\u2029ps\u3000ideo\u202fnnbsp\u205fmmsp\u1680ogham\u000bvt\u000cff\u001cfs end",
+        "a\u180e b\u0085 c \u180e\u180e d\u3000\u3000e \u2028\n",
+        "Ⅻ ½ ² ١٢٣ ๑๒๓ 𝟘𝟙",
+        "x" + " " * 3000 + "y",
+        "a" * 4000,
+        "東" * 2000,
+        "/" * 3000 + "\r\n" * 500,
+        "9" * 2000,
+        "Hello world. " * 300,
+        long_par,
+        long_par * 4,
+    ]
+
+
+def flags_tokenizer(base_json):
+    """Base tokenizer + added tokens with lstrip/rstrip/single_word/non-special flags.
+
+    Added after training, so they take ids 1024..; vocab_size becomes 1024 + n.
+    """
+    tok = Tokenizer.from_str(base_json)
+    tok.add_special_tokens([
+        AddedToken("<|im_start|>", special=True, normalized=False),
+        AddedToken("<|im_end|>", special=True, normalized=False, rstrip=True),
+        AddedToken("<mask>", special=True, normalized=False, lstrip=True),
+    ])
+    tok.add_tokens([
+        AddedToken("foo", special=False, normalized=False, single_word=True),
+        AddedToken("foobar", special=False, normalized=False),
+        AddedToken("<tool>", special=False, normalized=False, lstrip=True, rstrip=True),
+        AddedToken("ab", special=False, normalized=False, single_word=True, lstrip=True),
+        AddedToken("oba", special=False, normalized=False),
+        AddedToken("<|ü|>", special=False, normalized=False),  # ByteLevel-decodes to invalid UTF-8
+        AddedToken("<|東|>", special=False, normalized=False),  # not in the byte map: raw bytes
+        AddedToken("zq", special=False, normalized=True),  # matched only after non-normalized ones
+        AddedToken("qj", special=False, normalized=False),
+    ])
+    return tok
+
+
+def flags_strings():
+    return [
+        "",
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+        "<|im_end|>   next",
+        "a <mask> b",
+        "a     <mask>b",
+        "\n\n<mask>\n\n",
+        "foo",
+        "foo bar",
+        "food",
+        "afoo",
+        "a foo b",
+        "foo.",
+        "(foo)",
+        "éfooé",
+        "foobar",
+        "foobarfoo",
+        "x foobar y",
+        "a  <tool>  b",
+        "a<tool>b",
+        " <tool> ",
+        "ab",
+        " ab",
+        "   ab cd",
+        "xab",
+        "abab",
+        "ab ab ab",
+        "<s>foo</s>",
+        "<|im_start|><|im_end|><mask>",
+        "<|im_start|",
+        "[INST]foo[INST]",
+        "xfoobaz",
+        "oba foobar",
+        "a<|ü|>b<|東|>c",
+        "zqj",
+        "zq zq",
+        "xzqy",
+    ]
+
+
+def gpt2_style_json(base_json):
+    """Base vocab/merges with a GPT-2 style pipeline: ByteLevel(add_prefix_space, use_regex)
+    pre-tokenizer, merges stored as legacy "a b" strings, ignore_merges off, ByteLevel
+    post-processor, ByteLevel decoder."""
+    cfg = json.loads(base_json)
+    cfg["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    cfg["post_processor"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}
+    cfg["model"]["ignore_merges"] = False
+    cfg["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in cfg["model"]["merges"]]
+    return json.dumps(cfg, ensure_ascii=False, indent=2)
+
+
+def decode_vectors(tok, seed=1234):
+    """decode() of arbitrary id lists: every single id (incl. one past the end, which HF
+    silently drops) and seeded random sequences that split multi-byte characters."""
+    import random
+
+    rng = random.Random(seed)
+    n = tok.get_vocab_size(with_added_tokens=True)
+    seqs = [[i] for i in range(n + 1)]
+    for _ in range(200):
+        seqs.append([rng.randrange(n) for _ in range(rng.randint(1, 12))])
+    return [
+        {"ids": ids, "skip": tok.decode(ids, skip_special_tokens=True), "keep": tok.decode(ids, skip_special_tokens=False)}
+        for ids in seqs
+    ]
+
+
+def vectors_for(tok, strings):
+    vecs = []
+    for s in strings:
+        ids_sp = tok.encode(s, add_special_tokens=True).ids
+        ids_nosp = tok.encode(s, add_special_tokens=False).ids
+        vecs.append(
+            {
+                "text": s,
+                "ids": ids_sp,
+                "ids_no_special": ids_nosp,
+                "decode_skip": tok.decode(ids_sp, skip_special_tokens=True),
+                "decode_keep": tok.decode(ids_sp, skip_special_tokens=False),
+            }
+        )
+    return vecs
+
+
+def write_json(path, obj):
+    """One line per list element, so the file stays small and diffs stay readable."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("{\n")
+        items = list(obj.items())
+        for k, (key, val) in enumerate(items):
+            f.write(f" {json.dumps(key)}: ")
+            if isinstance(val, list):
+                f.write("[\n")
+                f.write(",\n".join("  " + json.dumps(e, ensure_ascii=False) for e in val))
+                f.write("\n ]")
+            else:
+                f.write(json.dumps(val, ensure_ascii=False))
+            f.write(",\n" if k + 1 < len(items) else "\n")
+        f.write("}\n")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    default_out = os.path.normpath(os.path.join(here, "..", "..", "tests", "data", "tokenizer"))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=default_out)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    import tokenizers
+
+    tok = build_tokenizer()
+    tok_path = os.path.join(args.out, "tokenizer.json")
+    tok.save(tok_path, pretty=True)
+    with open(tok_path, encoding="utf-8") as f:
+        saved = f.read()
+    cfg = json.loads(saved)
+    if not cfg["model"].get("ignore_merges", False):
+        print("warning: installed tokenizers did not store model.ignore_merges", file=sys.stderr)
+    tok = Tokenizer.from_str(saved)  # test what was written, not the in-memory object
+
+    meta = {"tokenizers_version": tokenizers.__version__}
+    write_json(
+        os.path.join(args.out, "vectors.json"),
+        {**meta, "tokenizer": "tokenizer.json", "vectors": vectors_for(tok, test_strings()), "decode": decode_vectors(tok)},
+    )
+
+    gpath = os.path.join(args.out, "tokenizer_gpt2.json")
+    with open(gpath, "w", encoding="utf-8") as f:
+        f.write(gpt2_style_json(saved))
+        f.write("\n")
+    gtok = Tokenizer.from_file(gpath)
+    write_json(os.path.join(args.out, "vectors_gpt2.json"), {**meta, "tokenizer": "tokenizer_gpt2.json", "vectors": vectors_for(gtok, test_strings())})
+
+    ftok = flags_tokenizer(saved)
+    fpath = os.path.join(args.out, "tokenizer_flags.json")
+    ftok.save(fpath, pretty=True)
+    with open(fpath, encoding="utf-8") as f:
+        ftok = Tokenizer.from_str(f.read())
+    write_json(os.path.join(args.out, "vectors_flags.json"), {**meta, "tokenizer": "tokenizer_flags.json", "vectors": vectors_for(ftok, flags_strings())})
+
+    print(f"wrote {args.out}: vocab={tok.get_vocab_size(True)} merges={len(cfg['model']['merges'])} "
+          f"tokenizers={tokenizers.__version__}")
+
+
+if __name__ == "__main__":
+    main()
