@@ -16,9 +16,6 @@ void copy_columns(const float* src, int n, int ld, int col, int width, float* ds
   for (int r = 0; r < n; ++r) std::copy_n(src + static_cast<size_t>(r) * ld + col, width, dst + static_cast<size_t>(r) * width);
 }
 
-// Sequences at most this long use the per-token recurrence; longer ones the chunked scan.
-constexpr int kRecurrentMax = 32;
-
 }  // namespace
 
 void Tower::mamba_layer(const LayerWeights& w, int slot, std::span<const TowerItem> items,
@@ -72,12 +69,9 @@ void Tower::mamba_layer(const LayerWeights& w, int slot, std::span<const TowerIt
     copy_columns(c_.data(), n, C, Di + GN, GN, Cm);
     copy_columns(p, n, P, Di + C, nh, dt);
     float* y = b_.data();  // reuse: [n, Di] fits in [n, C]
-    if (n <= kRecurrentMax) {
-      cpu::ssm_scan_recurrent(x, dt, Bm, Cm, n, mw.A_log.data(), mw.D.data(), mw.dt_bias.data(), shape, ssm, y);
-    } else {
-      cpu::ssm_scan_chunked(x, dt, Bm, Cm, n, mw.A_log.data(), mw.D.data(), mw.dt_bias.data(), shape, ssm, y,
-                            std::max(16, c.chunk_size));
-    }
+    // The per-token recurrence: on CPU its state stays in L1 and it measured 2-4x faster
+    // than the chunked form even at T = 512 (which it equals to ~1e-6; see ssm_scan_test).
+    cpu::ssm_scan_recurrent(x, dt, Bm, Cm, n, mw.A_log.data(), mw.D.data(), mw.dt_bias.data(), shape, ssm, y);
     // gated group norm with z
     copy_columns(p, n, P, 0, Di, c_.data());
     cpu::gated_group_rms_norm(y, c_.data(), mw.norm_w.data(), &a_[static_cast<size_t>(r0) * Di], n, Di,

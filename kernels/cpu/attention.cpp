@@ -85,8 +85,7 @@ constexpr int kKeyBlock = 8;
 // s[j * G + h] = scale * sum_d q_h[d] k_j[d] for NH heads and NK keys, with
 // qt = the group's queries transposed to [D, G], offset to the first head.
 template <int NH, int NK>
-void score_block(const float* qt, int G, int D, const KeyView& kv, int j0, float scale,
-                 float* s) {
+void score_block(const float* qt, int G, int D, const KeyView& kv, int j0, float scale, float* s) {
   const float* k[NK];
   for (int j = 0; j < NK; ++j) k[j] = kv.k(j0 + j);
   vf<NH> acc[NK] = {};
@@ -191,7 +190,12 @@ void attention(const float* q, int n_q, const float* k_ctx, const float* v_ctx, 
       const int i = static_cast<int>(item / KVH);
       const int g = static_cast<int>(item % KVH);
       const int n_keys = n_ctx + (causal ? i + 1 : n_q);
-      const KeyView kv{k_ctx, v_ctx, k_new, v_new, n_ctx, static_cast<int64_t>(KVH) * D,
+      const KeyView kv{k_ctx,
+                       v_ctx,
+                       k_new,
+                       v_new,
+                       n_ctx,
+                       static_cast<int64_t>(KVH) * D,
                        static_cast<int64_t>(g) * D};
       const int64_t head0 = i * q_stride + static_cast<int64_t>(g) * G * D;
       attend_group(q + head0, kv, n_keys, G, D, scale, sc, out + head0);

@@ -19,7 +19,10 @@ struct AttentionShape {
 // k_new, v_new: [n_q, n_kv_heads * head_dim]
 // out:   [n_q, n_heads * head_dim]
 // Scale 1/sqrt(head_dim); softmax in fp32 with max subtraction; keys are
-// reduced in position order (ctx then new) for every query, whatever n_q.
+// reduced in position order (ctx then new) for every query, whatever n_q, so
+// a query's output is bit-identical for any batch, ctx/new split or thread
+// count that gives it the same visible keys. Parallel over (query, kv head).
+// out must not alias the inputs.
 void attention(const float* q, int n_q, const float* k_ctx, const float* v_ctx, int n_ctx,
                const float* k_new, const float* v_new, bool causal, const AttentionShape& shape,
                float* out);

@@ -7,12 +7,13 @@
 
 namespace tt::cpu {
 
-void causal_conv1d_silu(const float* x, int T, int C, const float* history, int K,
-                        const float* w, const float* bias, float* out) {
+void causal_conv1d_silu(const float* x, int T, int C, const float* history, int K, const float* w,
+                        const float* bias, float* out) {
   // Tap-major weights so the channel loop is contiguous.
   std::vector<float> wt(static_cast<size_t>(K) * C);
   for (int c = 0; c < C; ++c)
-    for (int j = 0; j < K; ++j) wt[static_cast<size_t>(j) * C + c] = w[static_cast<size_t>(c) * K + j];
+    for (int j = 0; j < K; ++j)
+      wt[static_cast<size_t>(j) * C + c] = w[static_cast<size_t>(c) * K + j];
 
   for (int t = 0; t < T; ++t) {
     float* o = out + static_cast<size_t>(t) * C;

@@ -60,16 +60,16 @@ struct Plan {
   bool accumulate;
 };
 
-// Rows [r0, r1) x column units [u0, u1) (a unit is kMaxNP panels).
-void run_block(const Plan& pl, int64_t r0, int64_t r1, int64_t u0, int64_t u1) {
+// Rows [r0, r1) x panels [pa, pb), in tiles of at most kMaxMR rows by
+// kMaxNP panels.
+void run_block(const Plan& pl, int64_t r0, int64_t r1, int64_t pa, int64_t pb) {
   const int64_t k = pl.k;
   const int64_t pstride = k * kGemmPanel;
   const int64_t rows = r1 - r0;
   const int64_t kc = rows > kMaxMR ? kKc : k;
   const auto* wbytes = static_cast<const unsigned char*>(pl.w);
-  for (int64_t u = u0; u < u1; ++u) {
-    const int64_t p0 = u * kMaxNP;
-    const int np = static_cast<int>(std::min<int64_t>(kMaxNP, pl.panels - p0));
+  for (int64_t p0 = pa; p0 < pb; p0 += kMaxNP) {
+    const int np = static_cast<int>(std::min<int64_t>(kMaxNP, pb - p0));
     const int nlast = (p0 + np == pl.panels) ? pl.n - (pl.panels - 1) * kGemmPanel : kGemmPanel;
     const auto& row_table = (*pl.table)[np - 1];
     for (int64_t kb = 0; kb < k; kb += kc) {
@@ -170,21 +170,24 @@ void gemm(const float* x, int m, int ldx, const PackedWeight& w, float* y, int l
   pl.ldy = ldy;
   pl.accumulate = accumulate;
 
-  const int64_t units = (pl.panels + kMaxNP - 1) / kMaxNP;
-  const int64_t work = static_cast<int64_t>(m) * pl.panels * kGemmPanel * k;
+  const int64_t panels = pl.panels;
+  const int64_t work = static_cast<int64_t>(m) * panels * kGemmPanel * k;
   ThreadPool& pool = ThreadPool::global();
   const int threads = pool.size();
   if (threads <= 1 || work < kSerialWork) {
-    run_block(pl, 0, m, 0, units);
+    run_block(pl, 0, m, 0, panels);
     return;
   }
-  if (units >= 4 * threads || m <= 2 * kMaxMR) {
-    // Split the columns: every thread streams its own part of the weights.
-    pool.parallel_for(units, [&](int64_t u0, int64_t u1) { run_block(pl, 0, m, u0, u1); });
+  if (panels >= 4 * kMaxNP * threads || m <= 2 * kMaxMR) {
+    // Split the columns (balanced to the panel): every thread streams its
+    // own part of the weights.
+    pool.parallel_for(panels, [&](int64_t p0, int64_t p1) { run_block(pl, 0, m, p0, p1); });
     return;
   }
-  // Few column units, many rows: split rows too. Tasks are (row block, unit)
-  // pairs, row-block major, so a thread gets contiguous rows.
+  // Few columns, many rows: split rows too. Tasks are (row block, column
+  // unit of kMaxNP panels) pairs, row-block major, so a thread gets
+  // contiguous rows.
+  const int64_t units = (panels + kMaxNP - 1) / kMaxNP;
   const int64_t want_blocks = std::max<int64_t>(1, (4 * threads + units - 1) / units);
   int64_t rb = (m + want_blocks - 1) / want_blocks;
   rb = (rb + kMaxMR - 1) / kMaxMR * kMaxMR;
@@ -194,7 +197,8 @@ void gemm(const float* x, int m, int ldx, const PackedWeight& w, float* y, int l
       const int64_t b = t0 / units;
       const int64_t u0 = t0 % units;
       const int64_t u1 = std::min(units, u0 + (t1 - t0));
-      run_block(pl, b * rb, std::min<int64_t>(m, (b + 1) * rb), u0, u1);
+      run_block(pl, b * rb, std::min<int64_t>(m, (b + 1) * rb), u0 * kMaxNP,
+                std::min<int64_t>(panels, u1 * kMaxNP));
       t0 += u1 - u0;
     }
   });

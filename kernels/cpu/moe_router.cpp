@@ -28,8 +28,7 @@ double dot_f64(const float* a, const float* b, int n) {
 }
 
 void route_token(const float* x, int H, const float* gate_w, const float* bias,
-                 const RouterShape& shape, double* s, int* chosen, int* experts,
-                 float* weights) {
+                 const RouterShape& shape, double* s, int* chosen, int* experts, float* weights) {
   const int E = shape.n_experts;
   const int k = shape.top_k;
   for (int e = 0; e < E; ++e) {

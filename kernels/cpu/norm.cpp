@@ -47,7 +47,8 @@ void gated_group_rms_norm(const float* y, const float* z, const float* w, float*
     float* o = out + off;
     // Element-wise first, so out may alias y or z.
     for (int i = 0; i < dim; ++i) o[i] = y[off + i] * silu(z[off + i]);
-    for (int g0 = 0; g0 < dim; g0 += group_size) normalize_in_place(o + g0, w + g0, group_size, eps);
+    for (int g0 = 0; g0 < dim; g0 += group_size)
+      normalize_in_place(o + g0, w + g0, group_size, eps);
   }
 }
 

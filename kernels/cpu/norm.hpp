@@ -8,7 +8,8 @@ void rms_norm(const float* x, const float* w, float* y, int rows, int dim, float
 
 // Mamba-2 MambaRMSNormGated with norm_before_gate = false:
 // v = y * silu(z); each contiguous group of group_size channels of v is
-// normalised by its own rms; out = normalised * w. Rows are [rows, dim].
+// normalised by its own rms; out = normalised * w. Rows are [rows, dim];
+// group_size divides dim; out may alias y or z.
 void gated_group_rms_norm(const float* y, const float* z, const float* w, float* out,
                           int rows, int dim, int group_size, float eps);
 

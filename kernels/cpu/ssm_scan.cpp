@@ -55,41 +55,73 @@ struct HeadView {
   float dt_at(int t) const { return softplus(dt[t * n_heads] + dt_bias); }
 };
 
-void scan_head_recurrent(const HeadView& hv, int T, int P, int N, float* S, float* y) {
+// The state of one head is scanned in a transposed copy St[n][p], so every
+// inner loop runs over head_dim contiguously and y[p] accumulates over n
+// sequentially (n = 0, 1, ...) without horizontal reductions.
+void transpose(const float* src, int rows, int cols, float* dst) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c)
+      dst[static_cast<int64_t>(c) * rows + r] = src[static_cast<int64_t>(r) * cols + c];
+}
+
+struct HeadScratch {
+  std::vector<float> st, xdt, acc;
+  HeadScratch(int P, int N) : st(static_cast<size_t>(P) * N), xdt(P), acc(P) {}
+};
+
+void scan_head_recurrent(const HeadView& hv, int T, int P, int N, HeadScratch& sc, float* S,
+                         float* y) {
+  float* st = sc.st.data();
+  float* xdt = sc.xdt.data();
+  float* acc = sc.acc.data();
+  transpose(S, P, N, st);
   for (int t = 0; t < T; ++t) {
     const float dt = hv.dt_at(t);
     const float decay = std::exp(dt * hv.A);
     const float* xt = hv.x_at(t);
     const float* Bt = hv.B_at(t);
     const float* Ct = hv.C_at(t);
-    float* yt = y + t * hv.x_stride;
     for (int p = 0; p < P; ++p) {
-      float* Sp = S + static_cast<int64_t>(p) * N;
-      const float xdt = dt * xt[p];
-      for (int n = 0; n < N; ++n) Sp[n] = Sp[n] * decay + xdt * Bt[n];
-      yt[p] = dot(Ct, Sp, N) + hv.D * xt[p];
+      xdt[p] = dt * xt[p];
+      acc[p] = 0.0f;
     }
+    for (int n = 0; n < N; ++n) {
+      float* row = st + static_cast<int64_t>(n) * P;
+      const float b = Bt[n], c = Ct[n];
+      for (int p = 0; p < P; ++p) {
+        const float v = row[p] * decay + xdt[p] * b;
+        row[p] = v;
+        acc[p] += c * v;
+      }
+    }
+    float* yt = y + t * hv.x_stride;
+    for (int p = 0; p < P; ++p) yt[p] = acc[p] + hv.D * xt[p];
   }
+  transpose(st, N, P, S);
 }
 
 // Scratch of one head's chunk: Q = chunk length.
 struct ChunkScratch {
   std::vector<float> dt, seg, decay, decay_in, w;
   explicit ChunkScratch(int Q)
-      : dt(Q), seg(static_cast<size_t>(Q) * Q), decay(static_cast<size_t>(Q) * Q), decay_in(Q),
+      : dt(Q),
+        seg(static_cast<size_t>(Q) * Q),
+        decay(static_cast<size_t>(Q) * Q),
+        decay_in(Q),
         w(static_cast<size_t>(Q) * Q) {}
 };
 
-// One chunk [t0, t0 + q) of one head, S = the state before t0 (updated).
+// One chunk [t0, t0 + q) of one head; st = the transposed state before t0 (updated).
 //   cum_i       = sum_{k<=i} a_k,  a_k = dt_k * A
 //   L[i][j]     = exp(sum_{j<k<=i} a_k)                    (j <= i)
 //   y_i         = exp(cum_i) * (S · C_i) + sum_{j<=i} (C_i·B_j) L[i][j] dt_j x_j + D x_i
 //   S_end       = exp(cum_{q-1}) * S + sum_j L[q-1][j] dt_j x_j ⊗ B_j
 void scan_chunk(const HeadView& hv, int t0, int q, int Q, int P, int N, ChunkScratch& sc,
-                float* S, float* y) {
+                HeadScratch& hs, float* y) {
   float* seg = sc.seg.data();
   float* decay = sc.decay.data();
   float* w = sc.w.data();
+  float* st = hs.st.data();
   for (int i = 0; i < q; ++i) sc.dt[i] = hv.dt_at(t0 + i);
   // Segment sums row by row, each a direct sum of the a_k it spans (no
   // difference of cumulative sums, which cancels badly for large dt).
@@ -114,11 +146,18 @@ void scan_chunk(const HeadView& hv, int t0, int q, int Q, int P, int N, ChunkScr
       w[static_cast<size_t>(i) * Q + j] =
           dot(Ci, hv.B_at(t0 + j), N) * decay[static_cast<size_t>(i) * Q + j] * sc.dt[j];
   }
+  float* acc = hs.acc.data();
   for (int i = 0; i < q; ++i) {
     const float* Ci = hv.C_at(t0 + i);
+    for (int p = 0; p < P; ++p) acc[p] = 0.0f;
+    for (int n = 0; n < N; ++n) {
+      const float* row = st + static_cast<int64_t>(n) * P;
+      const float c = Ci[n];
+      for (int p = 0; p < P; ++p) acc[p] += c * row[p];
+    }
     float* yi = y + (t0 + i) * hv.x_stride;
     const float din = sc.decay_in[i];
-    for (int p = 0; p < P; ++p) yi[p] = din * dot(Ci, S + static_cast<int64_t>(p) * N, N);
+    for (int p = 0; p < P; ++p) yi[p] = din * acc[p];
     for (int j = 0; j <= i; ++j) {
       const float wij = w[static_cast<size_t>(i) * Q + j];
       const float* xj = hv.x_at(t0 + j);
@@ -129,28 +168,29 @@ void scan_chunk(const HeadView& hv, int t0, int q, int Q, int P, int N, ChunkScr
   }
   const float dout = sc.decay_in[q - 1];
   const float* last = decay + static_cast<size_t>(q - 1) * Q;
-  for (int p = 0; p < P; ++p) {
-    float* Sp = S + static_cast<int64_t>(p) * N;
-    for (int n = 0; n < N; ++n) Sp[n] *= dout;
+  for (int n = 0; n < N; ++n) {
+    float* row = st + static_cast<int64_t>(n) * P;
+    for (int p = 0; p < P; ++p) row[p] *= dout;
     for (int j = 0; j < q; ++j) {
-      const float coef = last[j] * sc.dt[j] * hv.x_at(t0 + j)[p];
-      const float* Bj = hv.B_at(t0 + j);
-      for (int n = 0; n < N; ++n) Sp[n] += coef * Bj[n];
+      const float coef = last[j] * sc.dt[j] * hv.B_at(t0 + j)[n];
+      const float* xj = hv.x_at(t0 + j);
+      for (int p = 0; p < P; ++p) row[p] += coef * xj[p];
     }
   }
 }
 
 }  // namespace
 
-void ssm_scan_recurrent(const float* x, const float* dt_raw, const float* B, const float* C,
-                        int T, const float* A_log, const float* D, const float* dt_bias,
+void ssm_scan_recurrent(const float* x, const float* dt_raw, const float* B, const float* C, int T,
+                        const float* A_log, const float* D, const float* dt_bias,
                         const SsmShape& shape, float* ssm_state, float* y) {
   const int P = shape.head_dim;
   const int N = shape.state;
   ThreadPool::global().parallel_for(shape.n_heads, [&](int64_t begin, int64_t end) {
+    HeadScratch hs(P, N);
     for (int64_t h = begin; h < end; ++h) {
       const HeadView hv(x, dt_raw, B, C, A_log, D, dt_bias, shape, static_cast<int>(h));
-      scan_head_recurrent(hv, T, P, N, ssm_state + h * P * N, y + h * P);
+      scan_head_recurrent(hv, T, P, N, hs, ssm_state + h * P * N, y + h * P);
     }
   });
 }
@@ -163,10 +203,14 @@ void ssm_scan_chunked(const float* x, const float* dt_raw, const float* B, const
   const int Q = std::max(1, std::min(chunk, T));
   ThreadPool::global().parallel_for(shape.n_heads, [&](int64_t begin, int64_t end) {
     ChunkScratch sc(Q);
+    HeadScratch hs(P, N);
     for (int64_t h = begin; h < end; ++h) {
       const HeadView hv(x, dt_raw, B, C, A_log, D, dt_bias, shape, static_cast<int>(h));
+      float* S = ssm_state + h * P * N;
+      transpose(S, P, N, hs.st.data());
       for (int t0 = 0; t0 < T; t0 += Q)
-        scan_chunk(hv, t0, std::min(Q, T - t0), Q, P, N, sc, ssm_state + h * P * N, y + h * P);
+        scan_chunk(hv, t0, std::min(Q, T - t0), Q, P, N, sc, hs, y + h * P);
+      transpose(hs.st.data(), N, P, S);
     }
   });
 }

@@ -19,7 +19,9 @@ thread_local bool t_in_parallel = false;
 // How long an idle thread spins before it sleeps on a condition variable.
 // Decoding issues many short kernels back to back; spinning for a few tens of
 // microseconds lets the workers pick the next one up without a futex wake-up.
-constexpr auto kSpin = std::chrono::microseconds(50);
+// The spin yields between bursts: on an oversubscribed machine a thread that
+// pure-spins loses its wake-up priority and then waits a whole time slice.
+constexpr auto kSpin = std::chrono::microseconds(20);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -30,19 +32,15 @@ inline void cpu_relax() {
 }
 
 // Spins until pred() holds or kSpin has passed; returns pred().
-#ifndef TT_POOL_SPIN_MODE
-#define TT_POOL_SPIN_MODE 1
-#endif
 template <typename Pred>
 bool spin_until(Pred pred) {
-  if (TT_POOL_SPIN_MODE == 0) return pred();
-  auto deadline = std::chrono::steady_clock::now() + kSpin;
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
   for (;;) {
-    for (int i = 0; i < 64; ++i) {
+    for (int i = 0; i < 32; ++i) {
       if (pred()) return true;
       cpu_relax();
     }
-    if (TT_POOL_SPIN_MODE == 2) std::this_thread::yield();
+    std::this_thread::yield();
     if (std::chrono::steady_clock::now() >= deadline) return pred();
   }
 }

@@ -17,8 +17,7 @@ void timestep_sinusoid(float t_scaled, int dim, float* out) {
   }
 }
 
-void modulate(const float* x, const float* shift, const float* scale, float* y, int rows,
-              int dim) {
+void modulate(const float* x, const float* shift, const float* scale, float* y, int rows, int dim) {
   for (int r = 0; r < rows; ++r) {
     const size_t off = static_cast<size_t>(r) * dim;
     for (int i = 0; i < dim; ++i) y[off + i] = x[off + i] * (1.0f + scale[i]) + shift[i];

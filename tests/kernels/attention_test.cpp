@@ -40,8 +40,8 @@ struct Inputs {
 
   std::vector<float> run(bool causal) const {
     std::vector<float> out(q.size(), std::nanf(""));
-    attention(q.data(), n_q, n_ctx ? k_ctx.data() : nullptr, n_ctx ? v_ctx.data() : nullptr,
-              n_ctx, k_new.data(), v_new.data(), causal, shape, out.data());
+    attention(q.data(), n_q, n_ctx ? k_ctx.data() : nullptr, n_ctx ? v_ctx.data() : nullptr, n_ctx,
+              k_new.data(), v_new.data(), causal, shape, out.data());
     return out;
   }
 };
@@ -92,8 +92,8 @@ void expect_matches_ref(const Inputs& in, bool causal, double tol = 2e-6) {
   }
   // |v| <= 1: outputs are convex combinations, so an absolute bound is meaningful.
   EXPECT_LT(max_err, tol) << "heads " << in.shape.n_heads << "/" << in.shape.n_kv_heads
-                           << " D=" << in.shape.head_dim << " n_q=" << in.n_q
-                           << " n_ctx=" << in.n_ctx << " causal=" << causal;
+                          << " D=" << in.shape.head_dim << " n_q=" << in.n_q
+                          << " n_ctx=" << in.n_ctx << " causal=" << causal;
 }
 
 // Query heads per kv head: 2, 8, 2, 16 (the 30B model), 3 (uneven head blocks);

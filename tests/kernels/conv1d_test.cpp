@@ -39,7 +39,9 @@ struct ConvParams {
   int C, K;
   std::vector<float> hist, w, bias;
   ConvParams(int C_, int K_, uint32_t seed)
-      : C(C_), K(K_), hist(random_vec(size_t(K_ - 1) * C_, -2.f, 2.f, seed)),
+      : C(C_),
+        K(K_),
+        hist(random_vec(size_t(K_ - 1) * C_, -2.f, 2.f, seed)),
         w(random_vec(size_t(C_) * K_, -1.f, 1.f, seed + 1)),
         bias(random_vec(C_, -0.5f, 0.5f, seed + 2)) {}
 };
@@ -54,7 +56,8 @@ TEST(Conv1d, MatchesNaiveWithHistory) {
       causal_conv1d_silu(x.data(), T, C, s.hist.data(), K, s.w.data(), s.bias.data(), out.data());
       const auto ref = conv_ref(x, T, C, s.hist, K, s.w, s.bias);
       for (size_t i = 0; i < out.size(); ++i)
-        ASSERT_NEAR(out[i], ref[i], 1e-6 + 1e-6 * std::fabs(ref[i])) << "K=" << K << " T=" << T << " i=" << i;
+        ASSERT_NEAR(out[i], ref[i], 1e-6 + 1e-6 * std::fabs(ref[i]))
+            << "K=" << K << " T=" << T << " i=" << i;
     }
   }
 }
@@ -79,8 +82,8 @@ TEST(Conv1d, UpdateHistoryKeepsLastRows) {
     std::vector<float> all(hist);
     all.insert(all.end(), x.begin(), x.end());
     conv1d_update_history(x.data(), T, C, K, hist.data());
-    EXPECT_EQ(0, std::memcmp(hist.data(), all.data() + (all.size() - hist.size()),
-                             hist.size() * 4)) << "T=" << T;
+    EXPECT_EQ(0, std::memcmp(hist.data(), all.data() + (all.size() - hist.size()), hist.size() * 4))
+        << "T=" << T;
   }
 }
 

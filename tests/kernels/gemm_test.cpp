@@ -369,8 +369,9 @@ TEST(GemmBatchInvariance, ThreadCountDoesNotMatter) {
 
 TEST(GemmBatchInvariance, MatchesSequentialFmaChain) {
   // The documented order: acc = fma(x[kk], w[kk], acc), kk = 0..k-1 from +0.
+  for (int m : {1, 19})
   for (bool bf16 : {false, true}) {
-    Problem p = make_problem(19, 45, 333, bf16, 8000 + bf16);
+    Problem p = make_problem(m, 45, 333, bf16, 8000 + m + bf16);
     std::vector<float> y(static_cast<size_t>(p.m) * p.ldy);
     run(p, p.x.data(), p.m, y.data());
     for (int i = 0; i < p.m; ++i)

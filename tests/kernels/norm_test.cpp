@@ -19,8 +19,8 @@ std::vector<float> random_vec(size_t n, float lo, float hi, uint32_t seed) {
   return v;
 }
 
-std::vector<double> rms_norm_ref(const std::vector<float>& x, const std::vector<float>& w,
-                                 int rows, int dim, double eps) {
+std::vector<double> rms_norm_ref(const std::vector<float>& x, const std::vector<float>& w, int rows,
+                                 int dim, double eps) {
   std::vector<double> y(x.size());
   for (int r = 0; r < rows; ++r) {
     double ss = 0;
@@ -85,7 +85,9 @@ TEST(RmsNorm, InPlaceAndRowInvariant) {
 }
 
 TEST(GatedGroupRmsNorm, MatchesDouble) {
-  struct Case { int dim, gs; };
+  struct Case {
+    int dim, gs;
+  };
   for (const Case c : {Case{64, 16}, Case{24, 8}, Case{40, 40}, Case{4096, 512}, Case{21, 7}}) {
     const int rows = 4;
     const auto y = random_vec(size_t(rows) * c.dim, -2.f, 2.f, c.dim);

@@ -112,7 +112,7 @@ TEST(SsmScan, RecurrentMatchesDouble) {
   double worst = 0;
   for (const auto& s : kShapes)
     for (int T : {1, 16, 100})
-        for (float dt_hi : {-4.f, 1.f, 25.f}) {
+      for (float dt_hi : {-4.f, 1.f, 25.f}) {
         const ScanInputs in(s, T, 11 * T + s.state, dt_hi, 3.f, dt_hi - 5.f);
         std::vector<float> state;
         const auto y = in.run(0, &state);
@@ -127,11 +127,14 @@ TEST(SsmScan, RecurrentMatchesDouble) {
 }
 
 TEST(SsmScan, ChunkedMatchesRecurrent) {
-  struct Regime { float dt_lo, dt_hi, state_mag; };
+  struct Regime {
+    float dt_lo, dt_hi, state_mag;
+  };
   double worst = 0;
   for (const auto& s : kShapes)
-    for (const Regime r : {Regime{-4.f, 1.f, 1.f}, Regime{-4.f, 1.f, 1e3f}, Regime{-9.f, -4.f, 1e3f},
-                           Regime{-4.f, 25.f, 1.f}, Regime{-4.f, 25.f, 1e3f}})
+    for (const Regime r :
+         {Regime{-4.f, 1.f, 1.f}, Regime{-4.f, 1.f, 1e3f}, Regime{-9.f, -4.f, 1e3f},
+          Regime{-4.f, 25.f, 1.f}, Regime{-4.f, 25.f, 1e3f}})
       for (int T : {1, 3, 15, 16, 17, 64, 100})
         for (int chunk : {1, 4, 16, 64}) {
           const ScanInputs in(s, T, 1000 * T + s.head_dim, r.dt_hi, r.state_mag, r.dt_lo);
@@ -175,8 +178,8 @@ TEST(SsmScan, RecurrentPiecesEqualOnePass) {
   ssm_scan_recurrent(in.x.data(), in.dt_raw.data(), in.B.data(), in.C.data(), T1, in.A_log.data(),
                      in.D.data(), in.dt_bias.data(), s, st.data(), y.data());
   ssm_scan_recurrent(in.x.data() + T1 * xd, in.dt_raw.data() + T1 * s.n_heads,
-                     in.B.data() + T1 * bd, in.C.data() + T1 * bd, T2, in.A_log.data(),
-                     in.D.data(), in.dt_bias.data(), s, st.data(), y.data() + T1 * xd);
+                     in.B.data() + T1 * bd, in.C.data() + T1 * bd, T2, in.A_log.data(), in.D.data(),
+                     in.dt_bias.data(), s, st.data(), y.data() + T1 * xd);
   EXPECT_EQ(0, std::memcmp(full.data(), y.data(), y.size() * 4));
   EXPECT_EQ(0, std::memcmp(state.data(), st.data(), st.size() * 4));
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "kernels/cpu/sampling.hpp"
 #include "model/engine.hpp"
 #include "model/time_conditioning.hpp"
 #include "model/tower.hpp"
@@ -72,7 +73,7 @@ std::vector<int32_t> ids(const json& j) { return j.get<std::vector<int32_t>>(); 
 TEST(Golden, ContextPrefillLayerByLayer) {
   auto& f = fixture();
   const ModelConfig& c = f.model->config;
-  auto prompt = ids(f.traj["prompt_ids"]["a"]);
+  auto prompt = ids(f.traj["prompt_ids"]["long"]);
   SequenceCache cache(c);
   Tower tower(c, *f.model->weights.context);
   Dumps d{"context."};
@@ -140,7 +141,7 @@ std::vector<float> denoise(const std::vector<int32_t>& prompt, const std::vector
 TEST(Golden, DenoiserBlockLayerByLayer) {
   auto& f = fixture();
   const ModelConfig& c = f.model->config;
-  auto prompt = ids(f.traj["prompt_ids"]["a"]);
+  auto prompt = ids(f.traj["prompt_ids"]["long"]);
   auto block = ids(f.traj["block_ids"]);
   Dumps d{"denoiser."};
   std::vector<float> t_emb;
@@ -158,7 +159,7 @@ TEST(Golden, DenoiserBlockLayerByLayer) {
 
 TEST(Golden, MockArFirstStep) {
   auto& f = fixture();
-  auto prompt = ids(f.traj["prompt_ids"]["a"]);
+  auto prompt = ids(f.traj["prompt_ids"]["long"]);
   std::vector<int32_t> head(prompt.begin(), prompt.end() - 1);
   auto logits = denoise(head, {prompt.back()}, false, nullptr);
   expect_close("mock_ar.logits", logits.data(), logits.size());
@@ -235,8 +236,8 @@ TEST(Golden, BatchedRunsEqualSingleRuns) {
 TEST(Golden, DenoiserLogitsBitIdenticalInABatch) {
   auto& f = fixture();
   const ModelConfig& c = f.model->config;
-  auto pa = ids(f.traj["prompt_ids"]["a"]);
-  auto pb = ids(f.traj["prompt_ids"]["b"]);
+  auto pa = ids(f.traj["prompt_ids"]["long"]);
+  auto pb = ids(f.traj["prompt_ids"]["short"]);
   Tower ctx(c, *f.model->weights.context);
   SequenceCache ca(c), cb(c);
   std::vector<float> hidden, alone, together;
@@ -255,6 +256,20 @@ TEST(Golden, DenoiserLogitsBitIdenticalInABatch) {
   den.forward(both, hidden);
   together.assign(hidden.end() - alone.size(), hidden.end());
   EXPECT_EQ(0, std::memcmp(alone.data(), together.data(), alone.size() * sizeof(float)));
+}
+
+// The counter RNG agrees with the Python reference bit for bit.
+TEST(Golden, CounterRngMatchesReference) {
+  const auto& vectors = fixture().traj["rng_vectors"];
+  ASSERT_GE(vectors.size(), 3u);
+  for (const auto& v : vectors) {
+    const uint64_t seed = std::stoull(v["seed"].get<std::string>());
+    const uint64_t stream = std::stoull(v["stream"].get<std::string>());
+    const uint64_t counter = v["counter"].get<uint64_t>();
+    EXPECT_EQ(cpu::mix64(seed), std::stoull(v["mix64_seed_hex"].get<std::string>(), nullptr, 16));
+    EXPECT_EQ(cpu::counter_uniform(seed, stream, counter), v["uniform"].get<double>());
+    EXPECT_NEAR(cpu::counter_gumbel(seed, stream, counter), v["gumbel"].get<double>(), 1e-15);
+  }
 }
 
 }  // namespace

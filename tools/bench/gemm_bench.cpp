@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels/cpu/gemm.hpp"
@@ -26,9 +28,12 @@ double seconds_since(Clock::time_point t0) {
 }
 
 // Register-resident FMA loop: kChains independent chains, enough to cover
-// the FMA latency on any current core. Returns a value derived from the
-// result so the loop cannot be optimised away.
-constexpr int kChains = 12;
+// latency x throughput of the FMA units on current cores while staying in
+// registers (a V16 is one zmm, or two ymm on AVX2). Returns a value derived
+// from the result so the loop cannot be optimised away.
+constexpr int kChains = std::string_view(cpu::gemm_detail::kIsa) == "avx512" ? 12
+                        : std::string_view(cpu::gemm_detail::kIsa) == "avx2" ? 6
+                                                                              : 4;
 
 __attribute__((noinline)) float fma_loop(int64_t iters, float seed) {
   using namespace cpu::gemm_detail;
@@ -40,11 +45,12 @@ __attribute__((noinline)) float fma_loop(int64_t iters, float seed) {
 #pragma GCC unroll 16
     for (int c = 0; c < kChains; ++c) acc[c] = vfma(acc[c], mul, add);
   }
+  // Depend on every lane of every chain, or the compiler drops dead lanes.
   float out[16];
   float s = 0.0f;
   for (int c = 0; c < kChains; ++c) {
     vstore(out, acc[c]);
-    s += out[0];
+    for (float v : out) s += v;
   }
   return s;
 }
@@ -125,7 +131,16 @@ cpu::PackedWeight random_packed(int n, int k, cpu::WeightType type, uint32_t see
   return pw;
 }
 
+// Memory the kernel could give us (MemAvailable counts reclaimable cache).
 double available_bytes() {
+  if (FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    double kb = -1;
+    while (std::fgets(line, sizeof(line), f))
+      if (std::sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    std::fclose(f);
+    if (kb >= 0) return kb * 1024.0;
+  }
   const long pages = sysconf(_SC_AVPHYS_PAGES);
   const long page = sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return 0.0;

@@ -7,6 +7,7 @@ Deterministic: rerunning reproduces the same bytes (fixed seeds, 2 torch threads
 Usage:  .venv/bin/python tools/reference/make_tiny_random.py [--out DIR] [--seed N] [--no-check]
 """
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -167,12 +168,16 @@ def build(out_dir, seed=WEIGHT_SEED):
         "prompt_texts": PROMPT_TEXTS, "prompt_ids": prompts, "extend_text": EXTEND_TEXT,
         "extend_ids": E, "block_ids": BLOCK_IDS,
         "block_t": sum(1 for x in BLOCK_IDS if x == M) / len(BLOCK_IDS),
+        "tokenizer_sha256": hashlib.sha256(open(TOKENIZER, "rb").read()).hexdigest(),
         "mask_id": M, "eos_id": modes.EOS_ID, "rng_vectors": rng_vectors(),
         "runs": trajectory_runs(model, [prompts["long"], prompts["short"]], E),
     }
     with open(os.path.join(gdir, "trajectories.json"), "w") as f:
         json.dump(traj, f, indent=1)
         f.write("\n")
+    for d, names in ((out_dir, ("model.safetensors",)), (gdir, ("layers.safetensors",))):
+        for n in names:
+            os.chmod(os.path.join(d, n), 0o644)   # safetensors creates files 0600
     return model, traj, prompts
 
 
