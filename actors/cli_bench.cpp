@@ -63,7 +63,7 @@ int run_bench(const std::vector<std::string>& argv) {
   if (!(o.gamma > 0.0f && o.gamma <= 1.0f)) throw Error("--gamma: must be in (0, 1] (got " + a.str("gamma", "") + ")");
   o.context_tokens = static_cast<int>(a.integer("context-tokens", o.quick ? 256 : 2048, 1, 1 << 16));
   o.gemm_seconds_per_case = o.quick ? 0.1 : 0.5;
-  o.stack_seconds_per_measurement = o.quick ? 0.3 : 2.0;
+  o.stack_seconds_per_measurement = o.quick ? 0.3 : 6.0;
   if (a.has("threads")) cpu::ThreadPool::set_global_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
 
   const nlohmann::json j = bench::run_bench(o);

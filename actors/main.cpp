@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;
     }
-    std::fprintf(stderr, "twotower: unknown command '%s'\n%s", command.c_str(), kUsage);
+    std::fprintf(stderr, "twotower: error: unknown command '%s' (run `twotower help` for the list)\n",
+                 command.c_str());
     return 2;
   } catch (const tt::Error& e) {
     std::fprintf(stderr, "twotower %s: error: %s\n", command.c_str(), e.what());

@@ -116,7 +116,7 @@ size_t valid_prefix(std::string_view s, size_t i, size_t* need) {
 size_t sequence_length(std::string_view s, size_t i) {
   size_t need = 0;
   const size_t have = valid_prefix(s, i, &need);
-  return have == need ? need : 0;
+  return have > 0 && have == need ? need : 0;
 }
 
 uint32_t decode_at(std::string_view s, size_t i, size_t* len) {
@@ -151,7 +151,7 @@ std::string lossy(std::string_view bytes) {
   for (size_t i = 0; i < bytes.size();) {
     size_t need = 0;
     const size_t have = valid_prefix(bytes, i, &need);
-    if (have == need) {
+    if (have > 0 && have == need) {
       out.append(bytes.data() + i, have);
       i += have;
     } else {

@@ -125,10 +125,14 @@ std::vector<LayerKind> parse_layer_pattern(const std::string& pattern, const std
       case '*': layers.push_back(LayerKind::attention); break;
       case 'E': layers.push_back(LayerKind::moe); break;
       case '-': layers.push_back(LayerKind::mlp); break;
-      default:
+      default: {
+        // Quote the whole UTF-8 character (lead byte + continuation bytes).
+        size_t end = i + 1;
+        while (end < pattern.size() && (static_cast<unsigned char>(pattern[end]) & 0xC0) == 0x80) ++end;
         throw Error(where + ": field 'hybrid_override_pattern' has unknown layer character '" +
-                    std::string(1, pattern[i]) + "' at position " + std::to_string(i) +
+                    pattern.substr(i, end - i) + "' at position " + std::to_string(i) +
                     " (expected M, *, E or -)");
+      }
     }
   }
   return layers;
@@ -196,6 +200,7 @@ ModelConfig parse_config(const std::string& json_text, const std::string& path) 
     if (c.attention_bias) r.fail("attention_bias", "true is not supported");
   }
   r.optional("max_position_embeddings", c.max_position_embeddings);
+  if (r.has("max_position_embeddings")) require_positive(r, "max_position_embeddings", c.max_position_embeddings);
 
   if (c.count(LayerKind::mamba) > 0) {
     r.required("mamba_num_heads", c.mamba_num_heads);

@@ -234,10 +234,13 @@ ScoreResult Engine::score(std::span<const int32_t> prompt, std::span<const int32
   const ModelConfig& cfg = model_.config;
   if (prompt.empty()) throw Error("prompt: empty prompt (scoring needs at least one prompt token)");
   if (continuation.empty()) throw Error("continuation: empty continuation (nothing to score)");
+  for (auto [name, ids] : {std::pair{"prompt", prompt}, {"continuation", continuation}})
+    for (int32_t t : ids)
+      if (t < 0 || t >= cfg.vocab_size)
+        throw Error(std::string(name) + ": token id " + std::to_string(t) + " is outside the vocabulary [0, " +
+                    std::to_string(cfg.vocab_size) + ")");
   std::vector<int32_t> all(prompt.begin(), prompt.end());
   all.insert(all.end(), continuation.begin(), continuation.end());
-  for (int32_t t : all)
-    if (t < 0 || t >= cfg.vocab_size) throw Error("token id " + std::to_string(t) + " is outside the vocabulary");
   SequenceCache cache(cfg);
   TowerItem item{all, &cache, nullptr, nullptr, true};
   impl_->context.forward({&item, 1}, impl_->hidden);

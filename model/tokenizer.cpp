@@ -23,7 +23,8 @@ namespace {
 // The regex HF's ByteLevel pre-tokenizer applies when use_regex is true.
 constexpr const char* kGpt2Regex =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-// Rust regex \w (UTS#18 Annex C), which HF uses for AddedToken.single_word.
+// Rust regex \w (UTS#18 Annex C), which HF uses for AddedToken.single_word. It
+// is not Oniguruma's \w (Join_Control is in, ² is out), hence spelled out.
 constexpr const char* kWordChar = R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}])";
 
 class Loader {

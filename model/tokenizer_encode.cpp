@@ -1,5 +1,5 @@
 // Encoding and decoding for tt::Tokenizer (loading is in tokenizer.cpp).
-#include <queue>
+#include <algorithm>
 
 #include "model/byte_level.hpp"
 #include "model/error.hpp"
@@ -25,6 +25,12 @@ struct Tokenizer::Impl::EncodeState {
     int32_t prev, next;  // -1 at the ends; id == -1 marks a merged-away symbol
   };
   std::vector<Sym> syms;
+  struct Cand {
+    uint64_t key;                 // rank << 32 | position; smallest first
+    int32_t new_id, left, right;  // left/right: the pair's ids when queued
+    bool operator<(const Cand& o) const { return key > o.key; }  // std heap functions build a max-heap
+  };
+  std::vector<Cand> heap;
   std::vector<int32_t> word_ids;
 };
 
@@ -126,36 +132,38 @@ void Tokenizer::Impl::bpe_word(std::string_view word, EncodeState& st) const {
       syms.push_back({id, n - 1, -1});
       if (n > 0) syms[n - 1].next = n;
     }
-    // Merge the lowest-rank pair, leftmost first, until none applies.
-    struct Cand {
-      int32_t rank, pos, new_id;
-      bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-    };
-    std::priority_queue<Cand, std::vector<Cand>, std::greater<>> heap;
-    auto pair_merge = [&](int32_t a, int32_t b) -> const std::pair<int32_t, int32_t>* {
-      const auto it = merges.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b));
-      return it == merges.end() ? nullptr : &it->second;
-    };
-    auto push = [&](int32_t pos) {
+    // Merge the lowest-rank pair, leftmost first, until none applies (HF's
+    // order). Queue keys pack (rank, position) so the heap compares one integer.
+    using Cand = EncodeState::Cand;
+    auto& heap = st.heap;
+    heap.clear();
+    auto push = [&](int32_t pos, bool sift) {
       const int32_t nx = syms[pos].next;
       if (nx < 0) return;
-      if (const auto* m = pair_merge(syms[pos].id, syms[nx].id)) heap.push({m->first, pos, m->second});
+      const int32_t a = syms[pos].id, b = syms[nx].id;
+      const auto it = merges.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b));
+      if (it == merges.end()) return;
+      heap.push_back({(static_cast<uint64_t>(it->second.first) << 32) | static_cast<uint32_t>(pos), it->second.second,
+                      a, b});
+      if (sift) std::push_heap(heap.begin(), heap.end());
     };
-    for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) push(i);
+    for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) push(i, false);
+    std::make_heap(heap.begin(), heap.end());
     while (!heap.empty()) {
-      const Cand c = heap.top();
-      heap.pop();
-      EncodeState::Sym& s = syms[c.pos];
-      if (s.id < 0 || s.next < 0) continue;
-      const auto* m = pair_merge(s.id, syms[s.next].id);
-      if (!m || m->first != c.rank || m->second != c.new_id) continue;  // stale entry
+      std::pop_heap(heap.begin(), heap.end());
+      const Cand c = heap.back();
+      heap.pop_back();
+      const auto pos = static_cast<int32_t>(c.key & 0xFFFFFFFFu);
+      EncodeState::Sym& s = syms[pos];
+      // Stale entry: this symbol or its neighbour was merged since it was queued.
+      if (s.id != c.left || s.next < 0 || syms[s.next].id != c.right) continue;
       const int32_t gone = s.next;
       s.id = c.new_id;
       s.next = syms[gone].next;
-      if (s.next >= 0) syms[s.next].prev = c.pos;
+      if (s.next >= 0) syms[s.next].prev = pos;
       syms[gone].id = -1;
-      if (s.prev >= 0) push(s.prev);
-      push(c.pos);
+      if (s.prev >= 0) push(s.prev, true);
+      push(pos, true);
     }
     for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[i].next) out.push_back(syms[i].id);
   }

@@ -19,7 +19,14 @@ struct StringHash {
 };
 using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
-// A compiled PCRE2 pattern (UTF + UCP, JIT when available).
+// Oniguruma -> PCRE2 pattern rewrite (tokenizer_regex.cpp) and the generated
+// table of code points newer Unicode data adds to a general category
+// (tokenizer_unicode.cpp; empty for unknown names).
+std::string onig_compatible_pattern(std::string_view pattern);
+std::string_view unicode_extra_ranges(std::string_view category);
+
+// A compiled PCRE2 pattern (UTF + UCP, JIT when available). Patterns are
+// written for Oniguruma (HF's engine) and pass through onig_compatible_pattern.
 class Regex {
 public:
   // `where` names the file and field for error messages.

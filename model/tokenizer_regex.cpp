@@ -39,7 +39,121 @@ struct MatchData {
   ~MatchData() { pcre2_match_data_free(md); }
 };
 
+constexpr std::string_view kWhiteSpace = R"(\t-\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000})";
+
+// Class members (no brackets) for \p{cat} as Oniguruma sees it.
+std::string category_members(std::string_view cat) {
+  std::string out = "\\p{" + std::string(cat) + "}";
+  out += unicode_extra_ranges(cat);
+  return out;
+}
+
+// Class members for the shorthand escapes whose Oniguruma meaning differs from
+// PCRE2's (\s: White_Space, PCRE2 adds U+180E; \w: Alphabetic|M|Nd|Pc and ²³¹¼½¾
+// where PCRE2 10.42 has L|N|_; \d: Nd; \h: hex digit, not horizontal space).
+std::string shorthand_members(char c) {
+  switch (c) {
+    case 's': return std::string(kWhiteSpace);
+    case 'w':  // Oniguruma: Alphabetic|M|Nd|Pc, plus six Latin-1 No characters (measured)
+      return category_members("Alphabetic") + category_members("M") + category_members("Nd") +
+             category_members("Pc") + "\\x{b2}\\x{b3}\\x{b9}\\x{bc}-\\x{be}";
+    case 'd': return category_members("Nd");
+    case 'h': return "0-9a-fA-F";
+    default: return {};
+  }
+}
+
 }  // namespace
+
+// Rewrites a pattern written for Oniguruma (what HF tokenizers compiles) so
+// PCRE2 matches the same characters: \s \S \w \W \d \D \h \H become explicit
+// classes and \p{cat} / \P{cat} gain the code points Oniguruma's newer Unicode
+// data assigns to that category. Negated forms inside a [...] class cannot be
+// expressed in PCRE2 and are left as they are.
+std::string onig_compatible_pattern(std::string_view pat) {
+  std::string out;
+  out.reserve(pat.size() + 64);
+  bool in_class = false;
+  for (size_t i = 0; i < pat.size();) {
+    const char c = pat[i];
+    if (c == '\\' && i + 1 < pat.size()) {
+      const char d = pat[i + 1];
+      if (d == 'Q') {  // \Q...\E literal run
+        const size_t end = pat.find("\\E", i + 2);
+        const size_t stop = end == std::string_view::npos ? pat.size() : end + 2;
+        out.append(pat.substr(i, stop - i));
+        i = stop;
+        continue;
+      }
+      const char lower = static_cast<char>(d | 0x20);
+      const bool negated = d >= 'A' && d <= 'Z';
+      if (lower == 's' || lower == 'w' || lower == 'd' || lower == 'h') {
+        const std::string members = shorthand_members(lower);
+        if (!negated) {
+          out += in_class ? members : "[" + members + "]";
+        } else if (!in_class) {
+          out += "[^" + members + "]";
+        } else {
+          out.append(pat.substr(i, 2));
+        }
+        i += 2;
+        continue;
+      }
+      if (lower == 'p') {
+        size_t stop;
+        std::string_view name;
+        bool neg = negated;
+        if (i + 2 < pat.size() && pat[i + 2] == '{') {
+          const size_t close = pat.find('}', i + 3);
+          if (close == std::string_view::npos) {
+            out.append(pat.substr(i));  // let PCRE2 report it
+            break;
+          }
+          name = pat.substr(i + 3, close - i - 3);
+          if (!name.empty() && name.front() == '^') {
+            neg = !neg;
+            name.remove_prefix(1);
+          }
+          stop = close + 1;
+        } else {
+          name = pat.substr(i + 2, 1);
+          stop = i + 3;
+        }
+        const std::string_view extra = unicode_extra_ranges(name);
+        if (extra.empty() || (neg && in_class)) {
+          out.append(pat.substr(i, stop - i));
+        } else {
+          const std::string members = category_members(name);
+          out += in_class ? members : (neg ? "[^" : "[") + members + "]";
+        }
+        i = stop;
+        continue;
+      }
+      out.append(pat.substr(i, 2));  // any other escape, copied whole
+      i += 2;
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      ++i;
+      if (i < pat.size() && pat[i] == '^') out += pat[i++];
+      if (i < pat.size() && pat[i] == ']') out += pat[i++];  // leading ']' is literal
+      continue;
+    }
+    if (in_class && c == '[' && i + 1 < pat.size() && pat[i + 1] == ':') {  // [:posix:]
+      const size_t close = pat.find(":]", i + 2);
+      const size_t stop = close == std::string_view::npos ? i + 1 : close + 2;
+      out.append(pat.substr(i, stop - i));
+      i = stop;
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+    ++i;
+  }
+  return out;
+}
 
 struct Regex::Code {
   pcre2_code* code = nullptr;
@@ -67,12 +181,13 @@ Regex::Regex(const std::string& pattern, const std::string& where, bool literal)
   uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK;
   if (literal) options |= PCRE2_LITERAL;
   if (utf8::first_invalid(pattern) != std::string::npos) throw Error(where + ": pattern is not valid UTF-8");
-  code_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &err_off,
+  const std::string compiled = literal ? pattern : onig_compatible_pattern(pattern);
+  code_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(), options, &err, &err_off,
                               nullptr);
   if (!code_->code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);
-    throw Error(where + ": cannot compile regex at offset " + std::to_string(err_off) + ": " +
+    throw Error(where + ": cannot compile regex (PCRE2, offset " + std::to_string(err_off) + " of the rewritten pattern): " +
                 reinterpret_cast<const char*>(msg));
   }
   code_->jit = pcre2_jit_compile(code_->code, PCRE2_JIT_COMPLETE) == 0;

@@ -12,13 +12,13 @@ namespace {
 
 const std::string kModel = std::string(TT_TEST_DATA) + "/tiny-random";
 
-struct Run {
+struct Output {
   int status = -1;
   std::string out;
 };
 
-Run run(const std::string& args) {
-  Run r;
+Output run_binary(const std::string& args) {
+  Output r;
   FILE* p = popen((std::string(TT_BINARY) + " " + args).c_str(), "r");
   if (p == nullptr) return r;
   char buf[4096];
@@ -31,7 +31,7 @@ Run run(const std::string& args) {
 
 TEST(BenchCli, QuickPrintsAllSections) {
   if (!std::filesystem::exists(kModel + "/config.json")) GTEST_SKIP() << kModel << " not generated yet";
-  const Run r = run("bench --quick --model " + kModel + " 2>/dev/null");
+  const Output r = run_binary("bench --quick --model " + kModel + " 2>/dev/null");
   ASSERT_EQ(r.status, 0);
   const auto j = nlohmann::json::parse(r.out);
 
@@ -78,7 +78,7 @@ TEST(BenchCli, QuickPrintsAllSections) {
 TEST(BenchCli, BadOptionsExitTwoWithOneLine) {
   for (const char* args : {"bench --gamma 2", "bench --batches 1,0", "bench --context-tokens x",
                            "bench --model /nonexistent/model"}) {
-    const Run r = run(std::string(args) + " 2>&1 >/dev/null");
+    const Output r = run_binary(std::string(args) + " 2>&1 >/dev/null");
     EXPECT_EQ(r.status, 2) << args;
     ASSERT_FALSE(r.out.empty()) << args;
     EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << args << ": " << r.out;

@@ -151,8 +151,8 @@ json machine_info() {
 }
 
 json run_model_bench(const BenchOptions& o) {
-  std::fprintf(stderr, "bench: loading %s...\n", o.model_dir.c_str());
   auto model = Model::load(o.model_dir);
+  std::fprintf(stderr, "bench: loaded %s in %.2f s\n", model->dir.c_str(), model->load_seconds);
   Engine engine(*model);
   const int max_b = o.batches.empty() ? 1 : *std::max_element(o.batches.begin(), o.batches.end());
   const auto prompts = make_prompts(*model, max_b);

@@ -19,7 +19,7 @@ struct BenchOptions {
   int steps = 16;
   int context_tokens = 2048;        // layer stack: context prefilled before timing
   double gemm_seconds_per_case = 0.5;
-  double stack_seconds_per_measurement = 2.0;
+  double stack_seconds_per_measurement = 6.0;  // per shape and batch (LayerStackOptions)
 };
 
 // "threads", "hardware_concurrency", "cpu_model", "memory_bytes", "gemm_isa".

@@ -20,17 +20,6 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Approximately N(0, 1) from 64 random bits: the sum of four 16-bit uniforms
-// (Irwin-Hall, n = 4), centred and scaled to unit variance.
-float approx_normal(uint64_t bits) {
-  const uint32_t s = static_cast<uint32_t>(bits & 0xFFFF) + static_cast<uint32_t>((bits >> 16) & 0xFFFF) +
-                     static_cast<uint32_t>((bits >> 32) & 0xFFFF) + static_cast<uint32_t>(bits >> 48);
-  // mean 4 * 32767.5, variance 4 * (65536^2 - 1) / 12
-  constexpr float kMean = 131070.0f;
-  constexpr float kInvStd = 1.0f / 37837.23f;
-  return (static_cast<float>(s) - kMean) * kInvStd;
-}
-
 // Round to nearest even; inputs are finite.
 inline uint16_t to_bf16(float f) {
   uint32_t u;
@@ -38,18 +27,27 @@ inline uint16_t to_bf16(float f) {
   return static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
 }
 
-// Deterministic stream per (seed, tensor id): element i gets splitmix64 of a counter.
+// Deterministic stream per (seed, tensor id): draw i is splitmix64 of a counter.
 struct Stream {
   uint64_t base;
-  float normal(uint64_t i) const { return approx_normal(splitmix64(base + i * 0xD1B54A32D192ED03ull)); }
-  float uniform(uint64_t i) const {  // [0, 1)
-    return static_cast<float>(splitmix64(base + i * 0xD1B54A32D192ED03ull) >> 40) * (1.0f / 16777216.0f);
-  }
+  uint64_t bits(uint64_t i) const { return splitmix64(base + i * 0xD1B54A32D192ED03ull); }
+  double uniform(uint64_t i) const { return (static_cast<double>(bits(i) >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
 };
 
 class Filler {
 public:
-  explicit Filler(uint64_t seed) : seed_(seed) {}
+  // Normal variates come from a table of 65536 N(0, 1) draws (Box-Muller)
+  // indexed by 16 random bits: four values per 64-bit draw, so the 1.4 G
+  // weights of the stack fill in about a second.
+  explicit Filler(uint64_t seed) : seed_(seed), table_(1 << 16) {
+    const Stream st = next();
+    constexpr double kTwoPi = 6.283185307179586;
+    for (size_t i = 0; i < table_.size(); i += 2) {
+      const double r = std::sqrt(-2.0 * std::log(st.uniform(i))), a = kTwoPi * st.uniform(i + 1);
+      table_[i] = static_cast<float>(r * std::cos(a));
+      table_[i + 1] = static_cast<float>(r * std::sin(a));
+    }
+  }
 
   Stream next() { return Stream{splitmix64(seed_ ^ splitmix64(++tensor_))}; }
 
@@ -61,19 +59,22 @@ public:
     pw.k = k;
     pw.type = cpu::WeightType::bf16;
     const int panels = (n + cpu::kGemmPanel - 1) / cpu::kGemmPanel;
-    const size_t count = static_cast<size_t>(panels) * k * cpu::kGemmPanel;
-    pw.bf16.resize(count);
+    const size_t per_panel = static_cast<size_t>(k) * cpu::kGemmPanel;  // a multiple of 4
+    pw.bf16.resize(per_panel * panels);
     const Stream st = next();
     const float scale = 1.0f / std::sqrt(static_cast<float>(k));
     // Panel p holds, for kk = 0..k-1, columns p*16 .. p*16+15 contiguously; zero past n.
     cpu::ThreadPool::global().parallel_for(panels, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const int valid = std::min(cpu::kGemmPanel, n - static_cast<int>(p) * cpu::kGemmPanel);
-        uint16_t* dst = &pw.bf16[static_cast<size_t>(p) * k * cpu::kGemmPanel];
-        for (size_t i = 0; i < static_cast<size_t>(k) * cpu::kGemmPanel; ++i) {
-          const uint64_t idx = static_cast<uint64_t>(p) * k * cpu::kGemmPanel + i;
-          dst[i] = static_cast<int>(i % cpu::kGemmPanel) < valid ? to_bf16(st.normal(idx) * scale) : 0;
+        uint16_t* dst = &pw.bf16[static_cast<size_t>(p) * per_panel];
+        for (size_t i = 0; i < per_panel; i += 4) {
+          const uint64_t b = st.bits((static_cast<uint64_t>(p) * per_panel + i) / 4);
+          for (int q = 0; q < 4; ++q) dst[i + q] = to_bf16(table_[(b >> (16 * q)) & 0xFFFF] * scale);
         }
+        if (valid < cpu::kGemmPanel)
+          for (size_t i = 0; i < per_panel; ++i)
+            if (static_cast<int>(i % cpu::kGemmPanel) >= valid) dst[i] = 0;
       }
     });
     return l;
@@ -82,20 +83,21 @@ public:
   std::vector<float> normal(size_t n, float std) {
     const Stream st = next();
     std::vector<float> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = st.normal(i) * std;
+    for (size_t i = 0; i < n; ++i) v[i] = table_[st.bits(i) & 0xFFFF] * std;
     return v;
   }
 
   std::vector<float> uniform(size_t n, float lo, float hi) {
     const Stream st = next();
     std::vector<float> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = lo + (hi - lo) * st.uniform(i);
+    for (size_t i = 0; i < n; ++i) v[i] = lo + (hi - lo) * static_cast<float>(st.uniform(i));
     return v;
   }
 
 private:
   uint64_t seed_;
   uint64_t tensor_ = 0;
+  std::vector<float> table_;
 };
 
 MambaWeights mamba(const ModelConfig& c, Filler& f) {
@@ -188,7 +190,7 @@ std::unique_ptr<SyntheticTower> build_synthetic_tower(const ModelConfig& config,
 
   const std::vector<float> table = f.normal(static_cast<size_t>(c.vocab_size) * H, 1.0f);
   t->embed_bf16.resize(table.size());
-  for (size_t i = 0; i < table.size(); ++i) t->embed_bf16[i] = cpu::f32_to_bf16(table[i]);
+  for (size_t i = 0; i < table.size(); ++i) t->embed_bf16[i] = to_bf16(table[i]);
   t->embed_view.name = "embeddings";
   t->embed_view.dtype = DType::bf16;
   t->embed_view.shape = {c.vocab_size, H};

@@ -43,8 +43,8 @@ struct LayerStackOptions {
   int context_tokens = 2048;
   int block_size = 16;                         // diffusion block (and context extension per block)
   std::vector<double> tokens_per_forward{1.0, 2.0, 3.5, 7.4};  // k, committed per denoiser forward
-  double seconds_per_measurement = 2.0;        // timed repetitions stop after this (min 2 reps)
-  int max_reps = 20;
+  double seconds_per_measurement = 2.0;  // per shape: timed rounds stop after 3x this (min 2, or 1 if slow)
+  int max_reps = 20;                     // rounds at most
   uint64_t seed = 20240611;
 };
 

@@ -4,10 +4,10 @@
 // [context K/V ; block], seeded from the cache), then derives tokens/s of AR
 // and of diffusion for several commit rates, per layer and extrapolated to 52.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <set>
 
 #include "kernels/cpu/moe_router.hpp"
@@ -44,36 +44,21 @@ struct Measured {
   int tokens_per_sequence = 0;
   int rows = 0;
   int reps = 0;
-  double seconds = 0;  // mean per forward
+  double seconds = 0;  // mean per forward (sum while measuring)
   double best = 0;
   std::vector<double> layer_seconds;  // mean per forward, per layer
   double other_seconds = 0;           // embedding, final norm
-  size_t weight_bytes = 0;            // packed weight bytes the forward reads
+  std::vector<double> layer_bytes;    // packed weight bytes each layer reads (MoE: experts routed to)
+  size_t weight_bytes = 0;            // their sum
   std::vector<int> experts_touched;   // distinct routed experts, per MoE layer
   size_t cache_bytes = 0;             // context K/V and Mamba state read
 
-  // Mean seconds of one layer of `kind` (0 when the stack has none).
-  double kind_seconds(const ModelConfig& c, LayerKind kind) const {
+  // Mean over the layers of `kind` of a per-layer figure (0 when the stack has none).
+  static double kind_mean(const ModelConfig& c, LayerKind kind, const std::vector<double>& per_layer) {
     double s = 0;
     int n = 0;
     for (size_t i = 0; i < c.layers.size(); ++i)
-      if (c.layers[i] == kind) s += layer_seconds[i], ++n;
-    return n ? s / n : 0.0;
-  }
-  // Per-forward weight bytes of one layer of `kind`, as measured (MoE: experts touched here).
-  double kind_bytes(const TowerWeights& w, LayerKind kind, size_t moe_fixed) const {
-    double s = 0;
-    int n = 0, moe_i = 0;
-    for (const LayerWeights& lw : w.layers) {
-      double b = 0;
-      if (lw.kind == LayerKind::moe) {
-        b = static_cast<double>(moe_fixed) + experts_touched[moe_i++] * static_cast<double>(
-            lw.moe.experts[0].up.w.bytes() + lw.moe.experts[0].down.w.bytes());
-      } else {
-        b = static_cast<double>(layer_weight_bytes(lw));
-      }
-      if (lw.kind == kind) s += b, ++n;
-    }
+      if (c.layers[i] == kind) s += per_layer[i], ++n;
     return n ? s / n : 0.0;
   }
 };
@@ -114,31 +99,47 @@ public:
     for (int i = 0; i < b; ++i) caches_.push_back(template_);
   }
 
-  // Context-tower shape: `n` new tokens per sequence appended to its cache (restored after).
-  Measured extend(int n) {
-    const int b = static_cast<int>(caches_.size());
-    tokens_.assign(b, {});
-    std::vector<TowerItem> items;
-    for (int i = 0; i < b; ++i) {
-      for (int j = 0; j < n; ++j) tokens_[i].push_back(token(1000 + i, j));
-      items.push_back(TowerItem{tokens_[i], &caches_[i], nullptr, nullptr, true});
-    }
-    return measure(items, [this] { restore(); });
-  }
-
-  // Denoiser shape: a block per sequence over [context K/V ; block], not causal, modulated.
-  Measured denoise(int n) {
+  // The three shapes at the current batch size: context extension by 1 token
+  // (AR) and by `n` tokens (diffusion, after a block commits) per sequence,
+  // and a denoiser step over an n-token block per sequence. Their timed
+  // forwards alternate round by round, so drifting machine load hits all alike.
+  std::array<Measured, 3> measure_shapes(int n) {
     const int b = static_cast<int>(caches_.size());
     const int32_t mask = t_.config.mask_token_id;
-    views_.clear();  // extensions may have moved the K/V storage
-    for (const auto& c : caches_) views_.push_back(view_of(c));
-    tokens_.assign(b, {});
-    std::vector<TowerItem> items;
-    for (int i = 0; i < b; ++i) {
-      for (int j = 0; j < n; ++j) tokens_[i].push_back(j % 2 ? token(2000 + i, j) : mask);
-      items.push_back(TowerItem{tokens_[i], nullptr, &views_[i], modulation_.data(), false});
+    std::array<Shape, 3> shapes;
+    for (int s = 0; s < 3; ++s) {
+      Shape& sh = shapes[s];
+      sh.extends = s < 2;
+      const int len = s == 0 ? 1 : n;
+      sh.tokens.assign(b, {});
+      if (!sh.extends) {  // after the extensions' first passes, which may move the K/V storage
+        views_.clear();
+        for (const auto& c : caches_) views_.push_back(view_of(c));
+      }
+      for (int i = 0; i < b; ++i) {
+        for (int j = 0; j < len; ++j)
+          sh.tokens[i].push_back(sh.extends ? token(1000 * (s + 1) + i, j) : (j % 2 ? token(3000 + i, j) : mask));
+        sh.items.push_back(sh.extends ? TowerItem{sh.tokens[i], &caches_[i], nullptr, nullptr, true}
+                                      : TowerItem{sh.tokens[i], nullptr, &views_[i], modulation_.data(), false});
+      }
+      first_pass(sh);
     }
-    return measure(items, [] {});
+    double first = 0;
+    for (const Shape& sh : shapes) first += sh.first;
+    const double budget = 3 * o_.seconds_per_measurement;
+    const int min_rounds = first * 2 < budget ? 2 : 1;
+    double elapsed = 0;
+    for (int round = 0; round < min_rounds || (elapsed < budget && round < o_.max_reps); ++round)
+      for (Shape& sh : shapes) elapsed += timed_pass(sh);
+    std::array<Measured, 3> out;
+    for (int s = 0; s < 3; ++s) {
+      Measured& m = shapes[s].m;
+      m.seconds /= m.reps;
+      for (double& x : m.layer_seconds) x /= m.reps;
+      m.other_seconds /= m.reps;
+      out[s] = std::move(m);
+    }
+    return out;
   }
 
 private:
@@ -166,62 +167,66 @@ private:
       if (!std::isfinite(v)) throw Error(std::string("layer stack: non-finite activations after ") + what);
   }
 
-  Measured measure(const std::vector<TowerItem>& items, const std::function<void()>& restore_fn) {
+  struct Shape {
+    std::vector<std::vector<int32_t>> tokens;
+    std::vector<TowerItem> items;
+    bool extends = false;  // appends to the caches, which are restored after every forward
+    double first = 0;      // seconds of the untimed first pass
+    Measured m;
+  };
+
+  // Untimed first pass (also sizes workspaces and K/V capacity): counts the
+  // routed experts and from them the weight bytes a forward of this shape reads.
+  void first_pass(Shape& sh) {
     const ModelConfig& c = t_.config;
     const int L = static_cast<int>(c.layers.size());
-    Measured m;
-    m.tokens_per_sequence = static_cast<int>(items[0].tokens.size());
-    for (const auto& it : items) m.rows += static_cast<int>(it.tokens.size());
-    for (const auto& it : items) m.cache_bytes += cache_bytes(it);
-
-    // Untimed first pass (also sizes workspaces and K/V capacity): counts the routed experts.
+    Measured& m = sh.m;
+    m.tokens_per_sequence = static_cast<int>(sh.items[0].tokens.size());
+    for (const auto& it : sh.items) m.rows += static_cast<int>(it.tokens.size());
+    for (const auto& it : sh.items) m.cache_bytes += cache_bytes(it);
     int call = 0;
-    m.weight_bytes = 0;
     const DumpFn count = [&](const std::string&, const float* h, int rows, int) {
       const int layer = call++;  // call j sees the input of layer j
-      if (layer < L && c.layers[layer] == LayerKind::moe) m.experts_touched.push_back(route(items, layer, h, rows));
+      if (layer < L && c.layers[layer] == LayerKind::moe) m.experts_touched.push_back(route(sh.items, layer, h, rows));
     };
-    auto t_first = Clock::now();
-    tower_.forward(items, hidden_, count);
-    const double first = since(t_first);
+    const auto t0 = Clock::now();
+    tower_.forward(sh.items, hidden_, count);
+    sh.first = since(t0);
     check_finite("a forward");
-    restore_fn();
+    if (sh.extends) restore();
     int moe_i = 0;
     for (const LayerWeights& lw : t_.weights.layers) {
-      if (lw.kind != LayerKind::moe) {
-        m.weight_bytes += layer_weight_bytes(lw);
-        continue;
+      double bytes = static_cast<double>(layer_weight_bytes(lw));
+      if (lw.kind == LayerKind::moe) {  // only the experts the router picked
+        const MlpWeights& e = lw.moe.experts[0];
+        bytes -= static_cast<double>(lw.moe.experts.size() - m.experts_touched[moe_i++]) *
+                 static_cast<double>(e.up.w.bytes() + e.down.w.bytes());
       }
-      m.weight_bytes += moe_fixed_bytes(lw.moe) +
-                        m.experts_touched[moe_i++] * (lw.moe.experts[0].up.w.bytes() + lw.moe.experts[0].down.w.bytes());
+      m.layer_bytes.push_back(bytes);
+      m.weight_bytes += static_cast<size_t>(bytes);
     }
-
-    // Timed passes; a timestamp after the embedding and after every layer.
-    std::vector<Clock::time_point> marks;
-    marks.reserve(L + 2);
-    const DumpFn mark = [&](const std::string&, const float*, int, int) { marks.push_back(Clock::now()); };
     m.layer_seconds.assign(L, 0.0);
-    const int min_reps = first * 2 < o_.seconds_per_measurement ? 2 : 1;
-    double total = 0;
     m.best = 1e30;
-    while (m.reps < min_reps || (total < o_.seconds_per_measurement && m.reps < o_.max_reps)) {
-      marks.clear();
-      const auto t0 = Clock::now();
-      tower_.forward(items, hidden_, mark);
-      const auto t1 = Clock::now();
-      const double s = std::chrono::duration<double>(t1 - t0).count();
-      total += s;
-      m.best = std::min(m.best, s);
-      for (int l = 0; l < L; ++l) m.layer_seconds[l] += std::chrono::duration<double>(marks[l + 1] - marks[l]).count();
-      m.other_seconds += std::chrono::duration<double>(marks[0] - t0).count() +
-                         std::chrono::duration<double>(t1 - marks[L]).count();
-      ++m.reps;
-      restore_fn();
-    }
-    m.seconds = total / m.reps;
-    for (double& s : m.layer_seconds) s /= m.reps;
-    m.other_seconds /= m.reps;
-    return m;
+  }
+
+  // One timed forward, with a timestamp after the embedding and after every layer.
+  double timed_pass(Shape& sh) {
+    const int L = static_cast<int>(t_.config.layers.size());
+    marks_.clear();
+    const DumpFn mark = [this](const std::string&, const float*, int, int) { marks_.push_back(Clock::now()); };
+    const auto t0 = Clock::now();
+    tower_.forward(sh.items, hidden_, mark);
+    const auto t1 = Clock::now();
+    const double s = std::chrono::duration<double>(t1 - t0).count();
+    Measured& m = sh.m;
+    m.seconds += s;
+    m.best = std::min(m.best, s);
+    for (int l = 0; l < L; ++l) m.layer_seconds[l] += std::chrono::duration<double>(marks_[l + 1] - marks_[l]).count();
+    m.other_seconds += std::chrono::duration<double>(marks_[0] - t0).count() +
+                       std::chrono::duration<double>(t1 - marks_[L]).count();
+    ++m.reps;
+    if (sh.extends) restore();
+    return s;
   }
 
   // Distinct routed experts the MoE layer `layer` picks for these rows (h = its input).
@@ -258,13 +263,6 @@ private:
     return kv * c.count(LayerKind::attention) + mamba * c.count(LayerKind::mamba);
   }
 
-public:
-  static size_t moe_fixed_bytes(const MoeWeights& w) {
-    size_t n = w.gate_w.size() * sizeof(float);
-    if (w.shared) n += w.shared->up.w.bytes() + w.shared->down.w.bytes();
-    return n;
-  }
-
 private:
   const SyntheticTower& t_;
   const LayerStackOptions& o_;
@@ -272,14 +270,14 @@ private:
   SequenceCache template_;
   std::vector<SequenceCache> caches_;
   std::vector<CacheView> views_;
-  std::vector<std::vector<int32_t>> tokens_;
   std::vector<float> modulation_, hidden_, u_;
+  std::vector<Clock::time_point> marks_;
 };
 
 json measured_json(const Measured& m, const ModelConfig& c) {
   json per_kind = json::object();
   for (LayerKind k : kKinds)
-    if (c.count(k) > 0) per_kind[kind_name(k)] = m.kind_seconds(c, k);
+    if (c.count(k) > 0) per_kind[kind_name(k)] = Measured::kind_mean(c, k, m.layer_seconds);
   return {{"tokens_per_sequence", m.tokens_per_sequence},
           {"rows", m.rows},
           {"reps", m.reps},
@@ -296,18 +294,15 @@ json measured_json(const Measured& m, const ModelConfig& c) {
 struct Full {
   double seconds = 0, bytes = 0;
 };
-Full extrapolate(const Measured& m, const SyntheticTower& t, const ModelConfig& full) {
+Full extrapolate(const Measured& m, const ModelConfig& stack, const ModelConfig& full) {
   Full f;
   f.seconds = m.other_seconds;
-  size_t moe_fixed = 0;
-  for (const auto& lw : t.weights.layers)
-    if (lw.kind == LayerKind::moe) moe_fixed = StackBench::moe_fixed_bytes(lw.moe);
   for (LayerKind k : kKinds) {
     const int n = full.count(k);
     if (n == 0) continue;
-    if (t.config.count(k) == 0) throw Error(std::string("layer stack: no ") + kind_name(k) + " layer to extrapolate from");
-    f.seconds += n * m.kind_seconds(t.config, k);
-    f.bytes += n * m.kind_bytes(t.weights, k, moe_fixed);
+    if (stack.count(k) == 0) throw Error(std::string("layer stack: no ") + kind_name(k) + " layer to extrapolate from");
+    f.seconds += n * Measured::kind_mean(stack, k, m.layer_seconds);
+    f.bytes += n * Measured::kind_mean(stack, k, m.layer_bytes);
   }
   return f;
 }
@@ -320,7 +315,6 @@ json compare(int b, int S, const std::vector<double>& ks, double ar_s, double ar
   json out;
   out["ar"] = {{"seconds_per_forward", ar_s},
                {"tokens_per_second", ar_tps},
-               {"seconds_per_token_per_sequence", ar_s},
                {"weight_bytes_per_token", ar_bytes / b}};
   json diff = json::array();
   for (double k : ks) {
@@ -387,9 +381,7 @@ json run_layer_stack_bench(const LayerStackOptions& o) {
   for (int b : o.batches) {
     std::fprintf(stderr, "bench: layer stack at batch %d...\n", b);
     bench.set_batch(b);
-    const Measured ar = bench.extend(1);
-    const Measured ctx = bench.extend(S);
-    const Measured den = bench.denoise(S);
+    const auto [ar, ctx, den] = bench.measure_shapes(S);
     json j;
     j["batch"] = b;
     j["ar_step"] = measured_json(ar, c);
@@ -398,8 +390,8 @@ json run_layer_stack_bench(const LayerStackOptions& o) {
     j["measured"] = compare(b, S, o.tokens_per_forward, ar.seconds, static_cast<double>(ar.weight_bytes),
                             ctx.seconds, static_cast<double>(ctx.weight_bytes), den.seconds,
                             static_cast<double>(den.weight_bytes));
-    const Full far = extrapolate(ar, *stack, full), fctx = extrapolate(ctx, *stack, full),
-               fden = extrapolate(den, *stack, full);
+    const Full far = extrapolate(ar, c, full), fctx = extrapolate(ctx, c, full),
+               fden = extrapolate(den, c, full);
     j["extrapolated_52_layers"] =
         compare(b, S, o.tokens_per_forward, far.seconds, far.bytes, fctx.seconds, fctx.bytes, fden.seconds, fden.bytes);
     batches.push_back(std::move(j));

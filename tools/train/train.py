@@ -1,0 +1,295 @@
+"""Train the default TwoTower: (1) the context tower autoregressively, (2) the denoiser tower with
+the context tower frozen. Checkpoints under --work (resumable with --resume); the best held-out
+parameters of each phase are kept for export.py. Curves go to --log (JSON lines).
+
+Usage: .venv/bin/python tools/train/train.py [--budget-minutes 90] [--resume] [--phase all]
+See tools/train/README.md.
+"""
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data as D  # noqa: E402
+import model as M  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+STOP = {"flag": False}
+
+
+def _on_signal(signum, frame):
+    STOP["flag"] = True
+    print(f"signal {signum}: stopping after this step", flush=True)
+
+
+class Logger:
+    def __init__(self, path, resume):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self.f = open(path, "a" if resume else "w")
+
+    def __call__(self, **rec):
+        rec = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in rec.items()}
+        self.f.write(json.dumps(rec) + "\n")
+        self.f.flush()
+        print(json.dumps(rec), flush=True)
+
+
+def lr_at(step, progress, peak, warmup, min_frac):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    p = min(max(progress, 0.0), 1.0)
+    return peak * (min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def param_groups(params, prefixes, wd):
+    decay, no_decay = [], []
+    for name, p in params.named_parameters():
+        if not name.startswith(prefixes):
+            continue
+        if p.dim() == 2 and not name.endswith("embeddings.weight"):
+            decay.append(p)
+        else:
+            no_decay.append(p)
+    return [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+PHASES = {
+    "context": {"train": ("context_tower.", "context_lm_head."), "tower": "context_tower."},
+    "denoiser": {"train": ("denoiser_tower.", "lm_head.", "t_embedder.", "t_block.",
+                           "scale_shift_tables."), "tower": "denoiser_tower."},
+}
+
+
+@torch.no_grad()
+def evaluate(tm, phase, eval_seqs, seq_len):
+    """Mean held-out loss over the fixed evaluation windows (context: next-token CE;
+    denoiser: masked CE at fixed t in {0.2, 0.4, 0.6, 0.8, 1.0} with fixed masks)."""
+    tot, n = 0.0, 0
+    gen = torch.Generator().manual_seed(99)
+    for i in range(0, len(eval_seqs), 8):
+        seq = torch.from_numpy(eval_seqs[i:i + 8])
+        if phase == "context":
+            loss = tm.context_loss(seq)
+            w = seq.shape[0]
+        else:
+            B = seq.shape[0]
+            t = torch.tensor([0.2 * (1 + (i + r) % 5) for r in range(B)])
+            loss, w = tm.denoiser_loss(seq[:, :seq_len], gen, t=t)
+        tot += float(loss) * w
+        n += w
+    return tot / max(n, 1)
+
+
+def save(path, obj):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, resume_state):
+    tm = M.TrainModel(cfg_dict, params)
+    W = tm.W
+    spec = PHASES[phase]
+    for name, p in params.named_parameters():
+        p.requires_grad_(name.startswith(spec["train"]))
+    peak = a.lr if phase == "context" else a.denoiser_lr
+    warmup = a.warmup if phase == "context" else a.denoiser_warmup
+    opt = torch.optim.AdamW(param_groups(params, spec["train"], a.weight_decay), lr=peak,
+                            betas=(0.9, 0.95), eps=1e-8)
+    rng = np.random.default_rng(a.seed + (0 if phase == "context" else 1))
+    gen = torch.Generator().manual_seed(a.seed + (10 if phase == "context" else 11))
+    step, tokens, elapsed, best = 0, 0, 0.0, float("inf")
+    if resume_state is not None:
+        opt.load_state_dict(resume_state["opt"])
+        rng.bit_generator.state = resume_state["np_rng"]
+        gen.set_state(resume_state["torch_gen"])
+        step, tokens, elapsed = resume_state["step"], resume_state["tokens"], resume_state["elapsed"]
+        best = resume_state["best"]
+        print(f"resumed {phase} at step {step}, {elapsed:.0f}s", flush=True)
+    seq_len = a.seq_len
+    best_path = os.path.join(a.work, f"best_{phase}.pt")
+    ckpt_path = os.path.join(a.work, "ckpt.pt")
+
+    def checkpoint():
+        save(ckpt_path, {"phase": phase, "params": params.state_dict(), "opt": opt.state_dict(),
+                         "np_rng": rng.bit_generator.state, "torch_gen": gen.get_state(),
+                         "step": step, "tokens": tokens, "elapsed": elapsed, "best": best,
+                         "config": cfg_dict, "args": vars(a)})
+
+    def do_eval():
+        nonlocal best
+        t0 = time.time()
+        hl = evaluate(tm, phase, eval_seqs, seq_len)
+        rec = dict(phase=phase, kind="eval", step=step, tokens=tokens, elapsed_s=elapsed,
+                   heldout_loss=hl, heldout_ppl=math.exp(min(hl, 50)), eval_s=time.time() - t0)
+        if hl < best:
+            best = hl
+            save(best_path, {"phase": phase, "params": params.state_dict(), "step": step,
+                             "heldout_loss": hl, "config": cfg_dict})
+            rec["best"] = True
+        log(**rec)
+
+    if step == 0:
+        do_eval()
+    t_last_ckpt = time.time()
+    acc_loss, acc_n, acc_tok, t_mark = 0.0, 0, 0, time.time()
+    while True:
+        progress = elapsed / budget_s if budget_s > 0 else 1.0
+        if a.max_steps:
+            progress = max(progress, step / a.max_steps)
+        if progress >= 1.0 or STOP["flag"]:
+            break
+        t0 = time.time()
+        lr = lr_at(step, progress, peak, warmup, a.min_lr_frac)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = torch.from_numpy(windows.sample(rng, a.batch))
+        stats = {}
+        if phase == "context":
+            loss = tm.context_loss(batch, stats)
+            ntok = batch.shape[0] * seq_len
+        else:
+            loss, _ = tm.denoiser_loss(batch[:, :seq_len], gen, stats=stats)
+            ntok = batch.shape[0] * seq_len
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(
+            [p for p in params.parameters() if p.requires_grad], a.clip)
+        opt.step()
+        M.update_router_bias(W, spec["tower"], stats, a.router_bias_rate)
+        step += 1
+        tokens += ntok
+        dt = time.time() - t0
+        elapsed += dt
+        acc_loss += float(loss)
+        acc_n += 1
+        acc_tok += ntok
+        if step % a.log_every == 0:
+            now = time.time()
+            loads = {i: (c.float() / c.sum()).max().item() for i, c in stats.items()}
+            log(phase=phase, kind="train", step=step, tokens=tokens, loss=acc_loss / acc_n, lr=lr,
+                grad_norm=float(gnorm), tok_s=acc_tok / (now - t_mark), elapsed_s=elapsed,
+                max_expert_load=max(loads.values()) if loads else None)
+            acc_loss, acc_n, acc_tok, t_mark = 0.0, 0, 0, now
+        if step % a.eval_every == 0:
+            te = time.time()
+            do_eval()
+            elapsed += time.time() - te
+        if time.time() - t_last_ckpt > a.ckpt_minutes * 60:
+            checkpoint()
+            t_last_ckpt = time.time()
+    te = time.time()
+    do_eval()
+    elapsed += time.time() - te
+    checkpoint()
+    return not STOP["flag"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--phase", choices=["all", "context", "denoiser"], default="all")
+    ap.add_argument("--budget-minutes", type=float, default=90.0,
+                    help="training time of both phases together (export not included)")
+    ap.add_argument("--context-share", type=float, default=0.5,
+                    help="fraction of the budget for the context tower")
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="per-phase step cap (the cosine then runs over steps; 0 = time only)")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seq-len", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--denoiser-lr", type=float, default=1.5e-3)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--denoiser-warmup", type=int, default=50)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--clip", type=float, default=1.0)
+    ap.add_argument("--router-bias-rate", type=float, default=1e-3)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--eval-seqs", type=int, default=32)
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work", default=os.path.join(REPO, "build-train"))
+    ap.add_argument("--corpus", default=os.path.join(REPO, "build-corpus"))
+    ap.add_argument("--tokenizer", default=os.path.join(REPO, "models", "default", "tokenizer.json"))
+    ap.add_argument("--log", default=os.path.join(REPO, "models", "default", "training_log.jsonl"))
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--config-override", default="{}",
+                    help="JSON merged into the model config (for experiments)")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    os.makedirs(a.work, exist_ok=True)
+
+    cfg_dict = dict(M.DEFAULT_CONFIG)
+    cfg_dict.update(json.loads(a.config_override))
+    cfg = M.ref_config(cfg_dict)
+    params = M.ParamTree(M.all_shapes(cfg))
+
+    stream, starts = D.tokenize_corpus(os.path.join(a.corpus, "train.txt"), a.tokenizer, a.work)
+    hstream, hstarts = D.tokenize_corpus(os.path.join(a.corpus, "heldout.txt"), a.tokenizer, a.work)
+    windows = D.Windows(stream, starts, a.seq_len)
+    eval_seqs = D.Windows(hstream, hstarts, a.seq_len).fixed(a.eval_seqs)
+    log = Logger(a.log, a.resume)
+
+    ckpt_path = os.path.join(a.work, "ckpt.pt")
+    resume = None
+    done = set()
+    state_path = os.path.join(a.work, "state.json")
+    if a.resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        params.load_state_dict(ck["params"])
+        resume = ck
+        if os.path.exists(state_path):
+            done = set(json.load(open(state_path))["done"])
+    else:
+        gen = torch.Generator().manual_seed(a.seed)
+        M.init_weights(params, cfg, gen)
+        W = params.W()
+        tot = M.count_params(W)
+        ctx = M.count_params(W, "context_tower.") + W["context_lm_head.weight"].numel()
+        log(kind="meta", config=cfg_dict, params_total=tot, params_context_side=ctx,
+            params_denoiser_side=tot - ctx, train_tokens=int(len(stream)),
+            heldout_tokens=int(len(hstream)), train_windows=int(len(windows.starts)),
+            args=vars(a))
+
+    budgets = {"context": a.budget_minutes * 60 * a.context_share,
+               "denoiser": a.budget_minutes * 60 * (1 - a.context_share)}
+    phases = ["context", "denoiser"] if a.phase == "all" else [a.phase]
+    for phase in phases:
+        if phase in done:
+            continue
+        rs = resume if (resume is not None and resume["phase"] == phase) else None
+        if phase == "denoiser" and rs is None:
+            bp = os.path.join(a.work, "best_context.pt")
+            if os.path.exists(bp):
+                best = torch.load(bp, map_location="cpu", weights_only=False)["params"]
+                cur = params.state_dict()
+                cur.update({k: v for k, v in best.items()
+                            if k.startswith(("context_tower.", "context_lm_head."))})
+                params.load_state_dict(cur)
+            M.init_denoiser_from_context(params)
+        finished = train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log,
+                               budgets[phase], rs)
+        if not finished:
+            print("stopped by signal; resume with --resume", flush=True)
+            sys.exit(3)
+        done.add(phase)
+        json.dump({"done": sorted(done)}, open(state_path, "w"))
+        resume = None
+
+
+if __name__ == "__main__":
+    main()
