@@ -22,7 +22,9 @@ using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equa
 // Oniguruma -> PCRE2 pattern rewrite (tokenizer_regex.cpp) and the generated
 // table of code points newer Unicode data adds to a general category
 // (tokenizer_unicode.cpp; empty for unknown names).
-std::string onig_compatible_pattern(std::string_view pattern);
+// *class_only is set to false when the rewrite changed more than class
+// membership on the code points of the divergent set (see tokenizer_regex.cpp).
+std::string onig_compatible_pattern(std::string_view pattern, bool* class_only = nullptr);
 std::string_view unicode_extra_ranges(std::string_view category);
 
 // A compiled PCRE2 pattern (UTF + UCP, JIT when available). Patterns are
@@ -43,9 +45,11 @@ public:
   // True when the pattern matches at exactly `offset` (anchored there).
   bool matches_at(std::string_view subject, size_t offset) const;
 
-private:
   struct Code;
-  std::unique_ptr<Code> code_;
+
+private:
+  std::unique_ptr<Code> code_;  // exact (Oniguruma-compatible) pattern
+  std::unique_ptr<Code> fast_;  // original pattern, when it is exact on non-divergent text
 };
 
 // Leftmost-longest, non-overlapping literal matcher over added tokens (what

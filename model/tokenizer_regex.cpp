@@ -2,6 +2,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+
 #include "model/byte_level.hpp"
 #include "model/error.hpp"
 #include "model/tokenizer_impl.hpp"
@@ -70,7 +72,8 @@ std::string shorthand_members(char c) {
 // classes and \p{cat} / \P{cat} gain the code points Oniguruma's newer Unicode
 // data assigns to that category. Negated forms inside a [...] class cannot be
 // expressed in PCRE2 and are left as they are.
-std::string onig_compatible_pattern(std::string_view pat) {
+std::string onig_compatible_pattern(std::string_view pat, bool* class_only) {
+  bool only = true;
   std::string out;
   out.reserve(pat.size() + 64);
   bool in_class = false;
@@ -88,6 +91,7 @@ std::string onig_compatible_pattern(std::string_view pat) {
       const char lower = static_cast<char>(d | 0x20);
       const bool negated = d >= 'A' && d <= 'Z';
       if (lower == 's' || lower == 'w' || lower == 'd' || lower == 'h') {
+        if (lower != 's') only = false;  // PCRE2's \w \d \h differ on more than the divergent set
         const std::string members = shorthand_members(lower);
         if (!negated) {
           out += in_class ? members : "[" + members + "]";
@@ -116,8 +120,11 @@ std::string onig_compatible_pattern(std::string_view pat) {
           }
           stop = close + 1;
         } else {
-          name = pat.substr(i + 2, 1);
-          stop = i + 3;
+          // Oniguruma (Ruby syntax) reads \pN without braces as the letter p.
+          only = false;
+          out += d;
+          i += 2;
+          continue;
         }
         const std::string_view extra = unicode_extra_ranges(name);
         if (extra.empty() || (neg && in_class)) {
@@ -152,8 +159,82 @@ std::string onig_compatible_pattern(std::string_view pat) {
     out += c;
     ++i;
   }
+  if (class_only) *class_only = only;
   return out;
 }
+
+namespace {
+
+// Code points where a class in the original pattern may match differently
+// under PCRE2 than under Oniguruma: every extra range of the Unicode table and
+// U+180E (\s). Text free of them can use the original (faster) pattern.
+class Divergent {
+public:
+  Divergent() {
+    static constexpr std::string_view kCategories[] = {"C",  "Cc", "Cf", "Cn", "Co", "Cs", "L",  "Ll", "Lm", "Lo",
+                                                       "Lt", "Lu", "M",  "Mc", "Me", "Mn", "N",  "Nd", "Nl", "No",
+                                                       "P",  "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S",  "Sc",
+                                                       "Sk", "Sm", "So", "Z",  "Zl", "Zp", "Zs", "Alphabetic"};
+    add(0x180E, 0x180E);
+    for (std::string_view cat : kCategories) parse(unicode_extra_ranges(cat));
+    std::sort(ranges_.begin(), ranges_.end());
+  }
+  bool contains(uint32_t cp) const {
+    if (!(blocks_[cp >> 8 >> 6] >> ((cp >> 8) & 63) & 1)) return false;
+    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), std::make_pair(cp, UINT32_MAX));
+    return it != ranges_.begin() && std::prev(it)->second >= cp;
+  }
+  // True if `s` (valid UTF-8) holds a divergent code point. All of them are
+  // at or above U+0800, so only 3- and 4-byte sequences are decoded.
+  bool any_in(std::string_view s) const {
+    for (size_t i = 0; i < s.size();) {
+      const auto b = static_cast<unsigned char>(s[i]);
+      if (b < 0xE0) {
+        i += b < 0x80 ? 1 : b < 0xC0 ? 1 : 2;
+        continue;
+      }
+      size_t len = 0;
+      const uint32_t cp = utf8::decode_at(s, i, &len);
+      if (len == 0) return true;  // not expected for validated input; be exact
+      if (contains(cp)) return true;
+      i += len;
+    }
+    return false;
+  }
+
+private:
+  void add(uint32_t a, uint32_t b) {
+    ranges_.emplace_back(a, b);
+    for (uint32_t blk = a >> 8; blk <= b >> 8; ++blk) blocks_[blk >> 6] |= uint64_t{1} << (blk & 63);
+  }
+  // Parses the table's "\x{a}-\x{b}\x{c}..." strings.
+  void parse(std::string_view r) {
+    auto hex = [&](size_t& i) {
+      const size_t close = r.find('}', i);
+      const uint32_t v = static_cast<uint32_t>(std::stoul(std::string(r.substr(i + 3, close - i - 3)), nullptr, 16));
+      i = close + 1;
+      return v;
+    };
+    for (size_t i = 0; i < r.size();) {
+      const uint32_t a = hex(i);
+      uint32_t b = a;
+      if (i < r.size() && r[i] == '-') {
+        ++i;
+        b = hex(i);
+      }
+      add(a, b);
+    }
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> ranges_;
+  uint64_t blocks_[0x1100 / 64] = {};
+};
+
+const Divergent& divergent() {
+  static const Divergent d;
+  return d;
+}
+
+}  // namespace
 
 struct Regex::Code {
   pcre2_code* code = nullptr;
@@ -174,23 +255,44 @@ struct Regex::Code {
   }
 };
 
-Regex::Regex(const std::string& pattern, const std::string& where, bool literal) : code_(std::make_unique<Code>()) {
-  code_->where = where;
+namespace {
+
+std::unique_ptr<Regex::Code> compile(const std::string& pattern, uint32_t options, const std::string& where) {
+  auto code = std::make_unique<Regex::Code>();
+  code->where = where;
   int err = 0;
   PCRE2_SIZE err_off = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK;
-  if (literal) options |= PCRE2_LITERAL;
-  if (utf8::first_invalid(pattern) != std::string::npos) throw Error(where + ": pattern is not valid UTF-8");
-  const std::string compiled = literal ? pattern : onig_compatible_pattern(pattern);
-  code_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(), options, &err, &err_off,
-                              nullptr);
-  if (!code_->code) {
+  code->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &err_off,
+                             nullptr);
+  if (!code->code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);
-    throw Error(where + ": cannot compile regex (PCRE2, offset " + std::to_string(err_off) + " of the rewritten pattern): " +
+    throw Error(where + ": cannot compile regex (PCRE2, at offset " + std::to_string(err_off) + "): " +
                 reinterpret_cast<const char*>(msg));
   }
-  code_->jit = pcre2_jit_compile(code_->code, PCRE2_JIT_COMPLETE) == 0;
+  code->jit = pcre2_jit_compile(code->code, PCRE2_JIT_COMPLETE) == 0;
+  return code;
+}
+
+}  // namespace
+
+Regex::Regex(const std::string& pattern, const std::string& where, bool literal) {
+  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK;
+  if (utf8::first_invalid(pattern) != std::string::npos) throw Error(where + ": pattern is not valid UTF-8");
+  if (literal) {
+    code_ = compile(pattern, options | PCRE2_LITERAL, where);
+    return;
+  }
+  // Report syntax errors against the pattern as written in the file.
+  fast_ = compile(pattern, options, where);
+  bool class_only = false;
+  const std::string exact = onig_compatible_pattern(pattern, &class_only);
+  if (exact == pattern) {
+    code_ = std::move(fast_);
+  } else {
+    code_ = compile(exact, options, where + " (Oniguruma-compatible rewrite)");
+    if (!class_only) fast_.reset();
+  }
 }
 
 Regex::~Regex() = default;
@@ -198,12 +300,15 @@ Regex::Regex(Regex&&) noexcept = default;
 Regex& Regex::operator=(Regex&&) noexcept = default;
 
 void Regex::find_all(std::string_view s, std::vector<std::pair<size_t, size_t>>& out) const {
-  MatchData md(code_->code);
+  // The original pattern differs from the exact rewrite only on divergent code
+  // points, so text without any can take the faster original.
+  const Code& code = fast_ && !divergent().any_in(s) ? *fast_ : *code_;
+  MatchData md(code.code);
   size_t pos = 0;
   while (pos <= s.size()) {
-    const int rc = code_->match(s, pos, 0, md.md);
+    const int rc = code.match(s, pos, 0, md.md);
     if (rc == PCRE2_ERROR_NOMATCH) break;
-    if (rc < 0) code_->fail(rc);
+    if (rc < 0) code.fail(rc);
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.md);
     const size_t start = ov[0], end = ov[1];
     if (end > start) {

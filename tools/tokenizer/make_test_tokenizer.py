@@ -207,6 +207,13 @@ def test_strings():
         "odd spaces:\u0085nel\u180emvs\u2028ls\u2029ps\u3000ideo\u202fnnbsp\u205fmmsp\u1680ogham\u000bvt\u000cff\u001cfs end",
         "a\u180e b\u0085 c \u180e\u180e d\u3000\u3000e \u2028\n",
         "Ⅻ ½ ² ١٢٣ ๑๒๓ 𝟘𝟙",
+        # U+180E is \s for PCRE2 but not for Oniguruma (HF); these split differently if mishandled.
+        "00\x85\x85  \u180e\u205f\u2029\u1680Y",
+        "\r\n\u180e0123",
+        "a  \u180e b \u180e\u180e  c\n\u180e",
+        # Characters assigned after Unicode 14 (PCRE2 10.42's tables): letters, digits, marks.
+        "new \U00031350\U00031351 ext-H \U0002ebf0 ext-I \u1c89\u1c8a \ua7cb\ua7cd Garay \U00010d4a\U00010d40\U00010d41",
+        "Tulu \U00011380\U00011381\U000113b8 Kawi \U00011f02\U00011f04 \U00011f50\U00011f51 marks a\u0897b \u0cf3",
         "x" + " " * 3000 + "y",
         "a" * 4000,
         "東" * 2000,
@@ -215,7 +222,42 @@ def test_strings():
         "Hello world. " * 300,
         long_par,
         long_par * 4,
+    ] + random_strings(40, seed=7)
+
+
+def random_strings(n, seed):
+    """Seeded random mixtures of the character classes the regexes care about."""
+    import random
+
+    rng = random.Random(seed)
+    pools = [
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "0123456789",
+        " ",
+        "  \t\n\r\x0b\x0c",
+        "\r\n",
+        "/\\|-_.,;:!?'\"()[]{}<>@#$%^&*+=~`",
+        "'s 't 're 've 'm 'll 'd",
+        "\u0085\u00a0\u1680\u180e\u2000\u2003\u2009\u200a\u200b\u200c\u200d\u2028\u2029\u202f\u205f\u3000\ufeff\u00ad",
+        "éèêëàâäôöûüçñßøåæœÉÀÇÑØÅÆŒǅǈǋ",
+        "ЖжЩщЁёЇїΔδΩωΣσς",
+        "東京日本語中文漢字한국어ひらがなカタカナ",
+        "\u0301\u0308\u0327\u20dd\u0903\u093f\u0e31\u0e49",
+        "١٢٣٤٥६७८๑๒๓²³¹¼½¾ⅠⅡⅫ①②𝟘𝟙",
+        "😀😂🎉👍🏽❤️🇫🇷👨\u200d👩\u200d👧\u200d👦🚀✨",
+        "ʰʲˈˌːˑ々〻ー",
+        "\U0001d400\U0001d41a\U00010400\U00010428\U0002a6d6\U00031350\u1c89",
+        "<s></s>[INST]<unk>",
+        "\x00\x01\x1f\x7f\x80\x9f",
     ]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.choice([2, 5, 10, 30])):
+            pool = rng.choice(pools)
+            parts.append(pool if rng.random() < 0.3 else "".join(rng.choice(pool) for _ in range(rng.randint(1, 4))))
+        out.append("".join(parts))
+    return out
 
 
 def flags_tokenizer(base_json):
@@ -281,6 +323,15 @@ def flags_strings():
         "zqj",
         "zq zq",
         "xzqy",
+        # single_word uses Rust's \w: combining marks, '_' and U+200D are word characters, '²' is not.
+        "foo\u00b2",
+        "\u00b2foo",
+        "\u200dfoo",
+        "a\u0301foo",
+        "_foo",
+        "foo\u0663",
+        "\u2164foo",
+        "foo\u180e",
     ]
 
 

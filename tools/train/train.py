@@ -169,7 +169,7 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
         tokens += ntok
         dt = time.time() - t0
         elapsed += dt
-        acc_loss += float(loss)
+        acc_loss += float(loss.detach())
         acc_n += 1
         acc_tok += ntok
         if step % a.log_every == 0:
@@ -204,19 +204,19 @@ def main():
     ap.add_argument("--max-steps", type=int, default=0,
                     help="per-phase step cap (the cosine then runs over steps; 0 = time only)")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--denoiser-lr", type=float, default=1.5e-3)
-    ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--denoiser-warmup", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=40)
+    ap.add_argument("--denoiser-warmup", type=int, default=20)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--router-bias-rate", type=float, default=1e-3)
     ap.add_argument("--log-every", type=int, default=10)
-    ap.add_argument("--eval-every", type=int, default=100)
-    ap.add_argument("--eval-seqs", type=int, default=32)
+    ap.add_argument("--eval-every", type=int, default=60)
+    ap.add_argument("--eval-seqs", type=int, default=24)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=os.path.join(REPO, "build-train"))

@@ -1,0 +1,200 @@
+// The context side's sequence state machine and batched context forwards.
+#include "model/context_core.hpp"
+
+#include <chrono>
+
+#include "kernels/cpu/sampling.hpp"
+#include "model/error.hpp"
+
+namespace tt {
+
+struct ContextCore::Seq {
+  Seq(uint64_t i, const GenerateRequest& r, const ModelConfig& c) : id(i), req(r), cache(c) {}
+  uint64_t id;
+  GenerateRequest req;
+  GenerateResult res;
+  SequenceCache cache;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  bool done = false;
+  bool dispatch_now = false;   // mock-AR with a one-token prompt: nothing to prefill
+  int next_block = 0;          // diffusion: index of the next block
+  int32_t last = -1;           // mock-AR: last committed token (not yet in the cache)
+  std::vector<int32_t> extend; // tokens the next step() appends to the cache
+};
+
+ContextCore::ContextCore(const Model& model) : model_(model), tower_(model.config, model.weights.context.value()) {}
+
+ContextCore::~ContextCore() = default;
+
+uint64_t ContextCore::submit(const GenerateRequest& request) {
+  validate(request, model_.config);
+  if (request.mode != Mode::ar && !model_.weights.denoiser)
+    throw Error(std::string("mode: ") + mode_name(request.mode) + " needs the denoiser tower, which is not loaded");
+  const uint64_t id = next_sequence_++;
+  auto s = std::make_unique<Seq>(id, request, model_.config);
+  s->res.prompt_tokens = static_cast<int>(request.prompt.size());
+  switch (request.mode) {
+    case Mode::ar:
+    case Mode::diffusion: s->extend = request.prompt; break;
+    case Mode::mock_ar:
+      s->extend.assign(request.prompt.begin(), request.prompt.end() - 1);
+      s->last = request.prompt.back();
+      s->dispatch_now = s->extend.empty();
+      break;
+  }
+  seqs_.emplace(id, std::move(s));
+  return id;
+}
+
+void ContextCore::cancel(uint64_t sequence_id) { seqs_.erase(sequence_id); }
+
+bool ContextCore::has_work() const {
+  for (const auto& [id, s] : seqs_)
+    if (!s->done && (!s->extend.empty() || s->dispatch_now)) return true;
+  return false;
+}
+
+const GenerateResult& ContextCore::result(uint64_t sequence_id) const {
+  auto it = seqs_.find(sequence_id);
+  if (it == seqs_.end()) throw Error("unknown sequence " + std::to_string(sequence_id));
+  return it->second->res;
+}
+
+void ContextCore::release(uint64_t sequence_id) { seqs_.erase(sequence_id); }
+
+size_t ContextCore::live_sequences() const { return seqs_.size(); }
+
+void ContextCore::emit(Seq& s, const std::vector<int32_t>& tokens, ContextEvents& ev) {
+  const int32_t eos = model_.config.eos_token_id;
+  ev.token_updates.push_back(s.id);
+  for (int32_t t : tokens) {
+    s.res.tokens.push_back(t);
+    const bool stop = t == eos;
+    if (stop || static_cast<int>(s.res.tokens.size()) >= s.req.max_tokens) {
+      s.done = true;
+      s.res.finish = stop ? FinishReason::stop : FinishReason::length;
+      s.res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.start).count();
+      s.extend.clear();
+      ev.finished.push_back(s.id);
+      return;
+    }
+  }
+}
+
+void ContextCore::dispatch(Seq& s, ContextEvents& ev) {
+  BlockJob job;
+  job.job_id = next_job_++;
+  job.sequence_id = s.id;
+  job.seed = view_of(s.cache);
+  job.params = s.req.diffusion;
+  job.trace = s.req.trace;
+  switch (s.req.mode) {
+    case Mode::diffusion:
+      job.kind = JobKind::diffusion_block;
+      job.block = new_block(s.next_block++, s.req.diffusion.block_size, model_.config.mask_token_id);
+      break;
+    case Mode::mock_ar:
+      job.kind = JobKind::next_token;
+      job.block.tokens = {s.last};
+      job.token_index = static_cast<int>(s.res.tokens.size());
+      break;
+    case Mode::ar: throw Error("internal: AR sequences never leave the context side");
+  }
+  ev.jobs.push_back(std::move(job));
+}
+
+ContextEvents ContextCore::step() {
+  ContextEvents ev;
+  const int V = model_.config.vocab_size;
+  std::vector<TowerItem> items;
+  std::vector<Seq*> members;
+  std::vector<int> ar_rows;
+  int rows = 0;
+  for (auto& [id, sp] : seqs_) {
+    Seq& s = *sp;
+    if (s.done) continue;
+    if (s.dispatch_now) {
+      s.dispatch_now = false;
+      dispatch(s, ev);
+    }
+    if (s.extend.empty()) continue;
+    items.push_back(TowerItem{s.extend, &s.cache, nullptr, nullptr, true});
+    members.push_back(&s);
+    rows += static_cast<int>(s.extend.size());
+    if (s.req.mode == Mode::ar) ar_rows.push_back(rows - 1);
+  }
+  if (items.empty()) return ev;
+  tower_.forward(items, hidden_);
+  if (!ar_rows.empty()) tower_.logits(hidden_, ar_rows, logits_);
+  size_t k = 0;
+  for (Seq* s : members) {
+    s->extend.clear();
+    s->res.context_forwards++;
+    switch (s->req.mode) {
+      case Mode::ar: {
+        const DiffusionParams& d = s->req.diffusion;
+        const int32_t tok = choose_token({&logits_[k++ * V], static_cast<size_t>(V)}, d.temperature, d.seed,
+                                         ar_stream(static_cast<int>(s->res.tokens.size())));
+        emit(*s, {tok}, ev);
+        if (!s->done) s->extend = {tok};
+        break;
+      }
+      case Mode::diffusion:
+      case Mode::mock_ar: dispatch(*s, ev); break;
+    }
+  }
+  return ev;
+}
+
+ContextEvents ContextCore::on_result(const JobResult& r) {
+  ContextEvents ev;
+  auto it = seqs_.find(r.sequence_id);
+  if (it == seqs_.end() || it->second->done) return ev;  // cancelled meanwhile
+  Seq& s = *it->second;
+  s.res.denoiser_forwards += r.steps;
+  switch (s.req.mode) {
+    case Mode::diffusion:
+      if (s.req.trace) s.res.trace.push_back(r.trace);
+      emit(s, r.tokens, ev);
+      if (!s.done) s.extend = r.tokens;
+      break;
+    case Mode::mock_ar:
+      emit(s, r.tokens, ev);
+      if (!s.done) {
+        s.extend = {s.last};
+        s.last = r.tokens.front();
+      }
+      break;
+    case Mode::ar: throw Error("internal: a denoiser result for an AR sequence");
+  }
+  return ev;
+}
+
+ScoreResult ContextCore::score(std::span<const int32_t> prompt, std::span<const int32_t> continuation) {
+  const ModelConfig& cfg = model_.config;
+  if (prompt.empty()) throw Error("prompt: empty prompt (scoring needs at least one prompt token)");
+  if (continuation.empty()) throw Error("continuation: empty continuation (nothing to score)");
+  for (auto [name, ids] : {std::pair{"prompt", prompt}, {"continuation", continuation}})
+    for (int32_t t : ids)
+      if (t < 0 || t >= cfg.vocab_size)
+        throw Error(std::string(name) + ": token id " + std::to_string(t) + " is outside the vocabulary [0, " +
+                    std::to_string(cfg.vocab_size) + ")");
+  std::vector<int32_t> all(prompt.begin(), prompt.end());
+  all.insert(all.end(), continuation.begin(), continuation.end());
+  SequenceCache cache(cfg);
+  TowerItem item{all, &cache, nullptr, nullptr, true};
+  tower_.forward({&item, 1}, hidden_);
+  std::vector<int> rows;
+  for (size_t i = 0; i < continuation.size(); ++i) rows.push_back(static_cast<int>(prompt.size() + i) - 1);
+  tower_.logits(hidden_, rows, logits_);
+  ScoreResult out;
+  std::vector<float> logp(cfg.vocab_size);
+  for (size_t i = 0; i < continuation.size(); ++i) {
+    cpu::log_softmax(&logits_[i * cfg.vocab_size], cfg.vocab_size, logp.data());
+    out.token_logprobs.push_back(logp[continuation[i]]);
+    out.logprob += logp[continuation[i]];
+  }
+  return out;
+}
+
+}  // namespace tt

@@ -1,0 +1,68 @@
+// The context side's pure core: home of every sequence. It batches prefill,
+// block extensions and AR tokens into one context forward per step(), runs
+// AR itself, hands diffusion blocks and mock-AR tokens out as BlockJobs, and
+// folds the denoiser's results back into each sequence. No threads, no I/O:
+// the in-process engine and the context actor both drive it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/block_job.hpp"
+#include "model/engine_types.hpp"
+#include "model/model.hpp"
+#include "model/tower.hpp"
+
+namespace tt {
+
+// What a step() or on_result() produced for the driver to act on.
+struct ContextEvents {
+  std::vector<BlockJob> jobs;          // send to a denoiser
+  std::vector<uint64_t> token_updates; // sequences that committed new tokens
+  std::vector<uint64_t> finished;      // sequences that ended (result() is final)
+};
+
+class ContextCore {
+public:
+  explicit ContextCore(const Model& model);
+  ~ContextCore();
+
+  // Validates (throws tt::Error naming the parameter) and admits a sequence; its prefill
+  // joins the next step(). Returns the sequence id.
+  uint64_t submit(const GenerateRequest& request);
+  // Drops a sequence and frees its cache (cancel, requester gone). Unknown ids are ignored.
+  void cancel(uint64_t sequence_id);
+
+  // True when step() has context work (prefill, extensions, AR tokens).
+  bool has_work() const;
+  // One batched context forward over every pending extension.
+  ContextEvents step();
+  // A denoiser finished a job of ours; results for cancelled sequences are dropped.
+  ContextEvents on_result(const JobResult& result);
+
+  // The sequence's result so far (tokens, counters); valid until release().
+  const GenerateResult& result(uint64_t sequence_id) const;
+  // Forgets a finished sequence.
+  void release(uint64_t sequence_id);
+  size_t live_sequences() const;
+
+  // Log-likelihood of `continuation` after `prompt` (one forward over a fresh cache).
+  ScoreResult score(std::span<const int32_t> prompt, std::span<const int32_t> continuation);
+
+private:
+  struct Seq;
+  void emit(Seq& s, const std::vector<int32_t>& tokens, ContextEvents& ev);
+  void dispatch(Seq& s, ContextEvents& ev);
+
+  const Model& model_;
+  Tower tower_;
+  uint64_t next_sequence_ = 1;
+  uint64_t next_job_ = 1;
+  std::map<uint64_t, std::unique_ptr<Seq>> seqs_;
+  std::vector<float> hidden_, logits_;
+};
+
+}  // namespace tt

@@ -1,0 +1,75 @@
+// Step-level continuous batching of denoiser jobs.
+#include "model/denoiser_core.hpp"
+
+#include "model/error.hpp"
+
+namespace tt {
+
+DenoiserCore::DenoiserCore(const Model& model)
+    : model_(model),
+      tower_(model.config, model.weights.denoiser.value()),
+      modulation_(model.config, model.weights.time.value()) {}
+
+void DenoiserCore::add(BlockJob job) {
+  JobResult r;
+  r.job_id = job.job_id;
+  r.sequence_id = job.sequence_id;
+  r.block_index = job.block.block_index;
+  jobs_.push_back(std::move(job));
+  partial_.push_back(std::move(r));
+}
+
+std::vector<JobResult> DenoiserCore::step() {
+  std::vector<JobResult> done;
+  if (jobs_.empty()) return done;
+  const ModelConfig& c = model_.config;
+  const int V = c.vocab_size;
+  const int32_t mask = c.mask_token_id;
+  std::vector<TowerItem> items;
+  items.reserve(jobs_.size());
+  for (const BlockJob& j : jobs_) {
+    const bool diffusion = j.kind == JobKind::diffusion_block;
+    const float* mod = diffusion ? modulation_.get(j.block.t(mask)).data() : nullptr;
+    items.push_back(TowerItem{j.block.tokens, nullptr, &j.seed, mod, !diffusion});
+  }
+  tower_.forward(items, hidden_);
+  rows_.resize(hidden_.size() / c.hidden_size);
+  for (size_t i = 0; i < rows_.size(); ++i) rows_[i] = static_cast<int>(i);
+  tower_.logits(hidden_, rows_, logits_);
+
+  std::vector<BlockJob> still;
+  std::vector<JobResult> still_partial;
+  size_t r = 0;
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    BlockJob& j = jobs_[i];
+    JobResult& res = partial_[i];
+    res.steps++;
+    const size_t n = j.block.tokens.size();
+    bool finished = false;
+    switch (j.kind) {
+      case JobKind::diffusion_block:
+        diffusion_step({&logits_[r * V], n * V}, V, j.block, j.params, mask);
+        if (j.trace) res.trace.push_back(j.block.tokens);
+        finished = j.block.masked(mask) == 0;
+        if (finished) res.tokens = j.block.tokens;
+        break;
+      case JobKind::next_token:
+        res.tokens = {choose_token({&logits_[(r + n - 1) * V], static_cast<size_t>(V)}, j.params.temperature,
+                                   j.params.seed, ar_stream(j.token_index))};
+        finished = true;
+        break;
+    }
+    r += n;
+    if (finished) {
+      done.push_back(std::move(res));
+    } else {
+      still.push_back(std::move(j));
+      still_partial.push_back(std::move(res));
+    }
+  }
+  jobs_ = std::move(still);
+  partial_ = std::move(still_partial);
+  return done;
+}
+
+}  // namespace tt

@@ -1,0 +1,48 @@
+// Requests and results of generation and scoring, shared by the in-process
+// engine and the context core that the actors drive.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+#include "model/decoding.hpp"
+
+namespace tt {
+
+enum class Mode : uint8_t { diffusion, ar, mock_ar };
+
+const char* mode_name(Mode m);
+Mode parse_mode(const std::string& s);  // throws tt::Error on unknown names
+
+struct GenerateRequest {
+  std::vector<int32_t> prompt;
+  Mode mode = Mode::diffusion;
+  int max_tokens = 64;
+  DiffusionParams diffusion;  // gamma, block size, steps; temperature and seed serve every mode
+  bool trace = false;         // record every block's tokens after every step
+};
+
+enum class FinishReason : uint8_t { length, stop };
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;  // generated ids (EOS included when it ended the sequence)
+  FinishReason finish = FinishReason::length;
+  int prompt_tokens = 0;
+  int denoiser_forwards = 0;  // denoiser forwards this sequence took part in
+  int context_forwards = 0;   // context forwards this sequence took part in
+  double seconds = 0;         // from submission to this sequence's end
+  // trace[block][step] = the block's tokens after that step (when requested).
+  std::vector<std::vector<std::vector<int32_t>>> trace;
+};
+
+struct ScoreResult {
+  double logprob = 0;
+  std::vector<double> token_logprobs;
+};
+
+// Checks a request against the model; throws tt::Error naming the parameter.
+void validate(const GenerateRequest& request, const ModelConfig& config);
+
+}  // namespace tt
