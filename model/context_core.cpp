@@ -17,6 +17,8 @@ struct ContextCore::Seq {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool done = false;
   bool dispatch_now = false;   // mock-AR with a one-token prompt: nothing to prefill
+  bool job_out = false;        // a denoiser holds a job reading this cache
+  bool cancelled = false;      // kept only until that job comes back
   int next_block = 0;          // diffusion: index of the next block
   int32_t last = -1;           // mock-AR: last committed token (not yet in the cache)
   std::vector<int32_t> extend; // tokens the next step() appends to the cache
@@ -46,7 +48,19 @@ uint64_t ContextCore::submit(const GenerateRequest& request) {
   return id;
 }
 
-void ContextCore::cancel(uint64_t sequence_id) { seqs_.erase(sequence_id); }
+void ContextCore::cancel(uint64_t sequence_id) {
+  auto it = seqs_.find(sequence_id);
+  if (it == seqs_.end()) return;
+  Seq& s = *it->second;
+  if (!s.job_out) {
+    seqs_.erase(it);
+    return;
+  }
+  // A denoiser is still reading this cache: free it when the job comes back.
+  s.cancelled = true;
+  s.done = true;
+  s.extend.clear();
+}
 
 bool ContextCore::has_work() const {
   for (const auto& [id, s] : seqs_)
@@ -56,13 +70,17 @@ bool ContextCore::has_work() const {
 
 const GenerateResult& ContextCore::result(uint64_t sequence_id) const {
   auto it = seqs_.find(sequence_id);
-  if (it == seqs_.end()) throw Error("unknown sequence " + std::to_string(sequence_id));
+  if (it == seqs_.end() || it->second->cancelled) throw Error("unknown sequence " + std::to_string(sequence_id));
   return it->second->res;
 }
 
 void ContextCore::release(uint64_t sequence_id) { seqs_.erase(sequence_id); }
 
-size_t ContextCore::live_sequences() const { return seqs_.size(); }
+size_t ContextCore::live_sequences() const {
+  size_t n = 0;
+  for (const auto& [id, s] : seqs_) n += !s->cancelled;
+  return n;
+}
 
 void ContextCore::emit(Seq& s, const std::vector<int32_t>& tokens, ContextEvents& ev) {
   const int32_t eos = model_.config.eos_token_id;
@@ -88,6 +106,7 @@ void ContextCore::dispatch(Seq& s, ContextEvents& ev) {
   job.seed = view_of(s.cache);
   job.params = s.req.diffusion;
   job.trace = s.req.trace;
+  s.job_out = true;
   switch (s.req.mode) {
     case Mode::diffusion:
       job.kind = JobKind::diffusion_block;
@@ -149,8 +168,14 @@ ContextEvents ContextCore::step() {
 ContextEvents ContextCore::on_result(const JobResult& r) {
   ContextEvents ev;
   auto it = seqs_.find(r.sequence_id);
-  if (it == seqs_.end() || it->second->done) return ev;  // cancelled meanwhile
+  if (it == seqs_.end()) return ev;
   Seq& s = *it->second;
+  s.job_out = false;
+  if (s.cancelled) {
+    seqs_.erase(it);
+    return ev;
+  }
+  if (s.done) return ev;
   s.res.denoiser_forwards += r.steps;
   switch (s.req.mode) {
     case Mode::diffusion:

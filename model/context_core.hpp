@@ -33,7 +33,8 @@ public:
   // Validates (throws tt::Error naming the parameter) and admits a sequence; its prefill
   // joins the next step(). Returns the sequence id.
   uint64_t submit(const GenerateRequest& request);
-  // Drops a sequence and frees its cache (cancel, requester gone). Unknown ids are ignored.
+  // Drops a sequence (cancel, requester gone). Its cache is freed now, or when the
+  // denoiser job reading it comes back. Unknown ids are ignored.
   void cancel(uint64_t sequence_id);
 
   // True when step() has context work (prefill, extensions, AR tokens).

@@ -16,7 +16,8 @@ namespace tt {
 std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& options) {
   namespace fs = std::filesystem;
   const auto start = std::chrono::steady_clock::now();
-  if (!fs::is_directory(dir)) throw Error(dir + ": model directory does not exist");
+  if (!fs::exists(dir)) throw Error(dir + ": model directory does not exist");
+  if (!fs::is_directory(dir)) throw Error(dir + ": is not a directory (--model takes a model directory)");
   auto m = std::make_unique<Model>();
   m->dir = dir;
   m->config = load_config((fs::path(dir) / "config.json").string());

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -196,6 +197,24 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       t.data = blob + begin;
       tensors_.emplace(name, std::move(t));
     }
+    // Like the reference implementation: tensors tile the data exactly, in
+    // offset order, with no overlap, gap or trailing bytes.
+    std::vector<const TensorView*> order;
+    for (const auto& [name, t] : tensors_) order.push_back(&t);
+    std::sort(order.begin(), order.end(), [&](const TensorView* a, const TensorView* b) {
+      return a->data != b->data ? a->data < b->data : a->nbytes < b->nbytes;
+    });
+    const uint8_t* expect = blob;
+    for (const TensorView* t : order) {
+      if (t->data != expect)
+        throw Error(path + ": tensor '" + t->name + "': data_offsets start at " + std::to_string(t->data - blob) +
+                    " but the previous tensor ends at " + std::to_string(expect - blob) +
+                    " (tensors overlap or leave a gap): corrupt file");
+      expect = t->data + t->nbytes;
+    }
+    if (expect != blob + blob_size)
+      throw Error(path + ": " + std::to_string(blob + blob_size - expect) +
+                  " bytes after the last tensor's data: corrupt file");
   } catch (...) {
     ::munmap(map_, map_size_);
     map_ = nullptr;

@@ -8,6 +8,10 @@
 // Anything the file asks for that is not implemented is rejected at load()
 // with a tt::Error naming the file and the field.
 //
+// Regexes in the file are written for Oniguruma (HF's engine); they run on
+// PCRE2 after a rewrite that makes \s, \w, \d, \h and \p{..} match exactly the
+// code points Oniguruma matches (tokenizer_regex.cpp, tokenizer_unicode.cpp).
+//
 // A Tokenizer is immutable after load(); copies share state and every method
 // is safe to call from several threads at once.
 #pragma once

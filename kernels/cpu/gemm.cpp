@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <utility>
+
+#include <unistd.h>
 
 #include "kernels/cpu/gemm_microkernel.hpp"
 #include "kernels/cpu/thread_pool.hpp"
@@ -14,14 +17,28 @@ using namespace gemm_detail;
 
 namespace {
 
-#ifndef TT_GEMM_KC
-#define TT_GEMM_KC 256
+// k blocking: when one column unit's weight strip (k x kMaxNP*16 weights)
+// is larger than this share of the L2 cache, k is cut into equal blocks that
+// fit, so the block is reused from L2 by every row tile. The partial sums go
+// through y and the chain continues from there, so the accumulation order of
+// an element does not change. (On a 1 MiB L2, the model's k = 2688 strips,
+// 258 KB bf16, run unblocked, which measured no slower than any blocking;
+// fp32 splits in two.)
+std::atomic<int64_t> g_kc_budget_override{0};
+
+int64_t kc_budget_bytes() {
+  static const int64_t from_l2 = [] {
+    long l2 = -1;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
-// k block: the weight block of one column unit (kc x kMaxNP*16) is reused by
-// every row tile while it is hot in L1/L2. Only used when a task has more than
-// one row tile; the accumulation order per element is unchanged (the partial
-// sums go through y and the chain continues from there).
-constexpr int64_t kKc = TT_GEMM_KC;
+    if (l2 < (128 << 10) || l2 > (64 << 20)) l2 = 512 << 10;
+    return static_cast<int64_t>(l2) * 3 / 8;
+  }();
+  const int64_t o = g_kc_budget_override.load(std::memory_order_relaxed);
+  return o > 0 ? o : from_l2;
+}
+
 // Problems with fewer multiply-adds than this run on the calling thread.
 constexpr int64_t kSerialWork = int64_t{1} << 19;
 
@@ -34,24 +51,35 @@ void kernel_entry(const float* x, int64_t ldx, const void* w, int64_t pstride, i
   microkernel<MR, NP, W>(x, ldx, static_cast<const W*>(w), pstride, kc, y, ldy, init, nlast);
 }
 
-template <typename W, int NP, size_t... I>
-constexpr std::array<KernelFn, kMaxMR> make_row(std::index_sequence<I...>) {
-  return {&kernel_entry<static_cast<int>(I) + 1, NP, W>...};
+// A set of tile kernels: fns[(np - 1) * max_mr + (mr - 1)] computes an
+// mr x np-panel tile, 1 <= mr <= max_mr, 1 <= np <= max_np.
+struct TileSet {
+  const KernelFn* fns;
+  int max_mr;
+  int max_np;
+  KernelFn get(int mr, int np) const { return fns[(np - 1) * max_mr + (mr - 1)]; }
+};
+
+template <typename W, int MaxMR, size_t... I>
+constexpr std::array<KernelFn, sizeof...(I)> make_fns(std::index_sequence<I...>) {
+  return {&kernel_entry<static_cast<int>(I % MaxMR) + 1, static_cast<int>(I / MaxMR) + 1, W>...};
 }
-template <typename W, size_t... P>
-constexpr std::array<std::array<KernelFn, kMaxMR>, kMaxNP> make_table(std::index_sequence<P...>) {
-  return {make_row<W, static_cast<int>(P) + 1>(std::make_index_sequence<kMaxMR>{})...};
-}
-// kTable<W>[np - 1][mr - 1]
+template <typename W, int MaxMR, int MaxNP>
+constexpr auto kFns = make_fns<W, MaxMR>(std::make_index_sequence<MaxMR * MaxNP>{});
+
 template <typename W>
-constexpr auto kTable = make_table<W>(std::make_index_sequence<kMaxNP>{});
+constexpr TileSet kMainTiles{kFns<W, kMaxMR, kMaxNP>.data(), kMaxMR, kMaxNP};
+template <typename W>
+constexpr TileSet kWideTiles{kFns<W, kWideMR, kWideNP>.data(), kWideMR, kWideNP};
 
 struct Plan {
   const float* x;
   int64_t ldx;
   const void* w;
   size_t w_elem;  // bytes per weight element
-  const std::array<std::array<KernelFn, kMaxMR>, kMaxNP>* table;
+  int64_t kc;     // k block for tasks with more than one row tile
+  const TileSet* main;  // tiles for batches of more than kWideMR rows
+  const TileSet* wide;  // tiles for small batches
   int64_t k;
   int n;
   int panels;
@@ -60,31 +88,30 @@ struct Plan {
   bool accumulate;
 };
 
-// Rows [r0, r1) x panels [pa, pb), in tiles of at most kMaxMR rows by
-// kMaxNP panels.
+// Rows [r0, r1) x panels [pa, pb), in register tiles.
 void run_block(const Plan& pl, int64_t r0, int64_t r1, int64_t pa, int64_t pb) {
   const int64_t k = pl.k;
   const int64_t pstride = k * kGemmPanel;
   const int64_t rows = r1 - r0;
-  const int64_t kc = rows > kMaxMR ? kKc : k;
+  const TileSet& ts = rows <= pl.wide->max_mr ? *pl.wide : *pl.main;
+  const int64_t kc = rows > ts.max_mr ? pl.kc : k;
   const auto* wbytes = static_cast<const unsigned char*>(pl.w);
-  for (int64_t p0 = pa; p0 < pb; p0 += kMaxNP) {
-    const int np = static_cast<int>(std::min<int64_t>(kMaxNP, pb - p0));
+  for (int64_t p0 = pa; p0 < pb; p0 += ts.max_np) {
+    const int np = static_cast<int>(std::min<int64_t>(ts.max_np, pb - p0));
     const int nlast = (p0 + np == pl.panels) ? pl.n - (pl.panels - 1) * kGemmPanel : kGemmPanel;
-    const auto& row_table = (*pl.table)[np - 1];
     for (int64_t kb = 0; kb < k; kb += kc) {
       const int64_t kcur = std::min(kc, k - kb);
       const bool init = pl.accumulate || kb > 0;
       const void* wblk = wbytes + static_cast<size_t>(p0 * pstride + kb * kGemmPanel) * pl.w_elem;
       float* yblk = pl.y + p0 * kGemmPanel;
-      // Balanced row tiles of at most kMaxMR rows.
+      // Balanced row tiles of at most max_mr rows.
       int64_t i = r0;
       while (i < r1) {
         const int64_t left = r1 - i;
-        const int64_t tiles = (left + kMaxMR - 1) / kMaxMR;
+        const int64_t tiles = (left + ts.max_mr - 1) / ts.max_mr;
         const int mr = static_cast<int>((left + tiles - 1) / tiles);
-        row_table[mr - 1](pl.x + i * pl.ldx + kb, pl.ldx, wblk, pstride, kcur, yblk + i * pl.ldy,
-                          pl.ldy, init, nlast);
+        ts.get(mr, np)(pl.x + i * pl.ldx + kb, pl.ldx, wblk, pstride, kcur, yblk + i * pl.ldy,
+                       pl.ldy, init, nlast);
         i += mr;
       }
     }
@@ -117,6 +144,10 @@ void pack_panels(const Src* w, int n, int k, Dst* out, Conv conv) {
 }  // namespace
 
 const char* gemm_isa() { return kIsa; }
+
+void gemm_detail::set_kc_budget_bytes(int64_t bytes) {
+  g_kc_budget_override.store(bytes, std::memory_order_relaxed);
+}
 
 PackedWeight pack_weight_f32(const float* w, int n, int k) {
   PackedWeight pw;
@@ -157,13 +188,20 @@ void gemm(const float* x, int m, int ldx, const PackedWeight& w, float* y, int l
   if (w.type == WeightType::bf16) {
     pl.w = w.bf16.data();
     pl.w_elem = sizeof(uint16_t);
-    pl.table = &kTable<uint16_t>;
+    pl.main = &kMainTiles<uint16_t>;
+    pl.wide = &kWideTiles<uint16_t>;
   } else {
     pl.w = w.f32.data();
     pl.w_elem = sizeof(float);
-    pl.table = &kTable<float>;
+    pl.main = &kMainTiles<float>;
+    pl.wide = &kWideTiles<float>;
   }
   pl.k = k;
+  {
+    const int64_t strip = k * kMaxNP * kGemmPanel * static_cast<int64_t>(pl.w_elem);
+    const int64_t blocks = (strip + kc_budget_bytes() - 1) / kc_budget_bytes();
+    pl.kc = (k + blocks - 1) / blocks;
+  }
   pl.n = n;
   pl.panels = (n + kGemmPanel - 1) / kGemmPanel;
   pl.y = y;
@@ -188,7 +226,8 @@ void gemm(const float* x, int m, int ldx, const PackedWeight& w, float* y, int l
   // unit of kMaxNP panels) pairs, row-block major, so a thread gets
   // contiguous rows.
   const int64_t units = (panels + kMaxNP - 1) / kMaxNP;
-  const int64_t want_blocks = std::max<int64_t>(1, (4 * threads + units - 1) / units);
+  // About 8 tasks per thread keeps the static partition within ~1/8 of even.
+  const int64_t want_blocks = std::max<int64_t>(1, (8 * threads + units - 1) / units);
   int64_t rb = (m + want_blocks - 1) / want_blocks;
   rb = (rb + kMaxMR - 1) / kMaxMR * kMaxMR;
   const int64_t blocks = (m + rb - 1) / rb;

@@ -46,6 +46,10 @@ inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), 
 // Register budget (32 zmm): kMaxMR x kMaxNP accumulators + kMaxNP weights.
 inline constexpr int kMaxMR = 8;
 inline constexpr int kMaxNP = 3;
+// Small batches (up to kWideMR rows) use wider tiles: more weight streams in
+// flight per thread, which streams from DRAM faster.
+inline constexpr int kWideMR = 4;
+inline constexpr int kWideNP = 6;
 
 #elif defined(__AVX2__) && defined(__FMA__)
 
@@ -88,6 +92,8 @@ inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), 
 // Register budget (16 ymm, two per V16).
 inline constexpr int kMaxMR = 5;
 inline constexpr int kMaxNP = 1;
+inline constexpr int kWideMR = 2;
+inline constexpr int kWideNP = 2;
 
 #else
 
@@ -133,8 +139,14 @@ inline void prefetch(const void*) {}
 
 inline constexpr int kMaxMR = 4;
 inline constexpr int kMaxNP = 1;
+inline constexpr int kWideMR = 1;
+inline constexpr int kWideNP = 2;
 
 #endif
+
+// Overrides the byte budget that decides the k blocking (0 restores the
+// default, 3/8 of the L2 cache). For tests: results never depend on it.
+void set_kc_budget_bytes(int64_t bytes);
 
 // One tile: MR rows x NP panels (16 columns each), kc steps of k.
 //   x:      first row's activations for this k block; row i at x + i*ldx.

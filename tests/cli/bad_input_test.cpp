@@ -142,8 +142,8 @@ void expect_bad_input(const RunResult& r, const std::string& cmd, const std::vec
   if (!r.out.empty()) problems.push_back("nothing may be written to stdout on error");
   if (std::count(r.err.begin(), r.err.end(), '\n') != 1 || r.err.empty() || r.err.back() != '\n')
     problems.push_back("stderr must be exactly one newline-terminated line");
-  // cmd == "": no valid subcommand; the line must still be "twotower...error: ...".
-  const std::string prefix = cmd.empty() ? "twotower" : "twotower " + cmd + ": error: ";
+  // cmd == "": no valid subcommand, so the line is "twotower: error: ...".
+  const std::string prefix = cmd.empty() ? "twotower: error: " : "twotower " + cmd + ": error: ";
   if (r.err.rfind(prefix, 0) != 0) problems.push_back("stderr must start with '" + prefix + "'");
   if (r.err.find("error: ") == std::string::npos) problems.push_back("stderr must say 'error: '");
   for (const auto& name : names)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/gemm_microkernel.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 // The tests are linked against tt_model, not tt_bench, so the bench is
@@ -230,6 +231,29 @@ TEST(Gemm, LargeShapesMatchReference) {
     }
 }
 
+// Forces small k blocks (whatever this machine's L2) for one scope.
+struct SmallKBlocks {
+  explicit SmallKBlocks(int64_t bytes) { gemm_detail::set_kc_budget_bytes(bytes); }
+  ~SmallKBlocks() { gemm_detail::set_kc_budget_bytes(0); }
+};
+
+TEST(Gemm, KBlockedMatchesReference) {
+  uint32_t seed = 4500;
+  for (int64_t budget : {int64_t{3000}, int64_t{20000}}) {
+    SmallKBlocks blocks(budget);  // 3000 B: k blocks of 15 (f32) / 31 (bf16)
+    for (bool bf16 : {false, true})
+      for (int m : {9, 17, 40})
+        for (int k : {100, 333}) {
+          Problem p = make_problem(m, 70, k, bf16, seed++, 1, 2);
+          check_against_reference(p, false, seed);
+          check_against_reference(p, true, seed + 1);
+        }
+  }
+  // And at the default budget with k past it (k-blocked on a 1 MiB L2).
+  Problem p = make_problem(20, 50, 2500, false, seed++);
+  check_against_reference(p, false, seed);
+}
+
 TEST(Gemm, DegenerateSizes) {
   PackedWeight pw = pack_weight_f32(nullptr, 5, 0);  // k = 0
   std::vector<float> y(2 * 8, 3.0f);
@@ -340,6 +364,29 @@ TEST(GemmBatchInvariance, RowsAloneWindowsAndPermutations) {
     check_batch_invariance(37, 1000, 700, bf16, seed++);  // threaded, k blocked
     check_batch_invariance(100, 32, 300, bf16, seed++);   // row split
     check_batch_invariance(24, 2688, 300, bf16, seed++);
+  }
+}
+
+TEST(GemmBatchInvariance, KBlockingDoesNotMatter) {
+  // m = 1 never blocks k; larger batches do: rows must still match bit for bit.
+  uint32_t seed = 6500;
+  for (int64_t budget : {int64_t{3000}, int64_t{40000}}) {
+    SmallKBlocks blocks(budget);
+    for (bool bf16 : {false, true}) {
+      check_batch_invariance(37, 100, 333, bf16, seed++);
+      check_batch_invariance(100, 32, 300, bf16, seed++);  // row split
+    }
+  }
+  // Blocked vs unblocked for the same batch.
+  for (bool bf16 : {false, true}) {
+    Problem p = make_problem(33, 200, 777, bf16, seed++, 2, 3);
+    std::vector<float> a(static_cast<size_t>(p.m) * p.ldy, 0.0f), b(a.size(), 0.0f);
+    gemm(p.x.data(), p.m, p.ldx, p.pw, a.data(), p.ldy);
+    {
+      SmallKBlocks blocks(5000);
+      gemm(p.x.data(), p.m, p.ldx, p.pw, b.data(), p.ldy);
+    }
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << bf16;
   }
 }
 

@@ -104,3 +104,33 @@ TEST(Safetensors, IntegerTensorIsNotReadAsFloat) {
 
 }  // namespace
 }  // namespace tt
+
+namespace tt {
+namespace {
+
+TEST(Safetensors, OverlappingGappedOrTrailingDataIsCorrupt) {
+  auto dir = test::temp_dir("st-tiling");
+  auto p = dir / "model.safetensors";
+  auto expect_error = [&](const std::string& header, const std::string& blob_extra, const std::string& want) {
+    std::string bytes = test::safetensors_bytes({{"a", test::f32_tensor({2}, {1, 2})}, {"b", test::f32_tensor({2}, {3, 4})}}, header);
+    test::write_file(p, bytes + blob_extra);
+    std::string msg;
+    try {
+      Checkpoint::open(p.string());
+    } catch (const Error& e) {
+      msg = e.what();
+    }
+    EXPECT_NE(msg.find(want), std::string::npos) << msg;
+  };
+  // b aliases a's bytes and the second half of the data is unused.
+  expect_error(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", "",
+               "overlap or leave a gap");
+  // a gap between the two tensors.
+  expect_error(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})", "",
+               "overlap or leave a gap");
+  // trailing bytes after the last tensor.
+  expect_error("", "xxxx", "after the last tensor");
+}
+
+}  // namespace
+}  // namespace tt

@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "model/error.hpp"
 
@@ -124,6 +126,25 @@ TEST(Tokenizer, RoundTripsSpecialFreeText) {
   for (int c = 1; c < 128; ++c) all.push_back(static_cast<char>(c));
   all += "\xC3\xA9\xE6\x9D\xB1\xF0\x9F\x98\x80\xEF\xBF\xBF\xF4\x8F\xBF\xBF";
   EXPECT_EQ(tok.decode(tok.encode(all)), all);
+}
+
+TEST(Tokenizer, ConcurrentEncodeOnSharedCopies) {
+  const auto tok = tt::Tokenizer::load(kDir + "tokenizer.json");
+  const json v = read_json(kDir + "vectors.json");
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, copy = tok, t] {
+      for (int rep = 0; rep < 3; ++rep) {
+        for (size_t i = t; i < v["vectors"].size(); i += 2) {
+          const json& e = v["vectors"][i];
+          if (copy.encode(e["text"].get<std::string>()) != e["ids"].get<std::vector<int32_t>>()) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(Tokenizer, RejectsInvalidUtf8Input) {

@@ -19,7 +19,14 @@ when found, and the fixed non-ASCII lines below. The outputs are committed, so
 re-running on a machine with different license files changes them; that is
 fine as long as vectors.json is regenerated together with tokenizer.json.
 
+With --unicode-table model/tokenizer_unicode.cpp it instead regenerates the C++
+table of code points that HF's regex engine (Oniguruma, newer Unicode data)
+puts in each general category beyond Unicode 14.0 (PCRE2 10.42's tables); the
+C++ tokenizer adds them to every \p{..} so newly assigned characters split as
+in HF. Re-run it when upgrading `tokenizers` or PCRE2.
+
 Usage: .venv/bin/python tools/tokenizer/make_test_tokenizer.py [--out DIR]
+       .venv/bin/python tools/tokenizer/make_test_tokenizer.py --unicode-table model/tokenizer_unicode.cpp
 """
 
 import argparse

@@ -1,0 +1,51 @@
+// Conversions between wire messages and engine types.
+#include "messages/engine_bridge.hpp"
+
+#include <utility>
+
+namespace tt::msg {
+
+request_mode to_wire(Mode m) {
+  switch (m) {
+    case Mode::diffusion: return request_mode::diffusion;
+    case Mode::ar: return request_mode::ar;
+    case Mode::mock_ar: return request_mode::mock_ar;
+  }
+  return request_mode::diffusion;  // unreachable: every Mode is listed above
+}
+
+finish_reason to_wire(FinishReason r) {
+  switch (r) {
+    case FinishReason::length: return finish_reason::length;
+    case FinishReason::stop: return finish_reason::stop;
+  }
+  return finish_reason::length;  // unreachable: every FinishReason is listed above
+}
+
+decoded<GenerateRequest> to_engine_request(const generate_request& r) {
+  decoded<GenerateRequest> out;
+  switch (r.mode) {
+    case request_mode::diffusion: out.value.mode = Mode::diffusion; break;
+    case request_mode::ar: out.value.mode = Mode::ar; break;
+    case request_mode::mock_ar: out.value.mode = Mode::mock_ar; break;
+  }
+  if (!is_known(r.mode)) {
+    out.error = "generate_request.mode: unknown mode " + to_string(r.mode);
+    return out;
+  }
+  auto prompt = unpack_int32(r.prompt_tokens, "generate_request.prompt_tokens");
+  if (!prompt) {
+    out.error = std::move(prompt.error);
+    return out;
+  }
+  out.value.prompt = std::move(prompt.value);
+  out.value.max_tokens = r.max_tokens;
+  out.value.diffusion.gamma = r.gamma;
+  out.value.diffusion.block_size = r.block_size;
+  out.value.diffusion.steps = r.steps;
+  out.value.diffusion.temperature = r.temperature;
+  out.value.diffusion.seed = r.seed;
+  return out;
+}
+
+}  // namespace tt::msg

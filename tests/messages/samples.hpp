@@ -1,0 +1,66 @@
+// One value of every wire type with every field set to a non-default value,
+// and the portable name each type must be registered under.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "messages/block.hpp"
+#include "messages/bytes.hpp"
+#include "messages/control.hpp"
+#include "messages/protocol.hpp"
+#include "messages/request.hpp"
+#include "messages/response.hpp"
+
+namespace tt::msg::test {
+
+inline bytes some_tokens() { return pack_int32(std::vector<int32_t>{1, -2, 300000, 7, 0x7fffffff}); }
+
+inline cache_handle sample_cache_handle() {
+  cache_handle h;
+  h.owner_node = "node-a";
+  h.owner_pid = 4242;
+  h.sequence_id = 77;
+  h.epoch = 48;
+  h.attention_layers = 3;
+  h.kv_row_bytes = 256;
+  h.mamba_layers = 5;
+  h.mamba_bytes = 40960;
+  h.transport = cache_transport::inline_bytes;
+  h.in_process_token = 0xdeadbeefcafef00dull;
+  h.shm_name = "/tt-4242-kv";
+  h.shm_bytes = 1ull << 34;  // beyond 32 bits on purpose
+  h.shm_kv_offset = 4096;
+  h.shm_kv_layer_stride = 1 << 20;
+  h.shm_v_offset = 1 << 19;
+  h.shm_mamba_offset = 3ull << 32;
+  h.delta_from_epoch = 32;
+  h.kv_delta = bytes(3 * 2 * 16 * 256, 0xab);
+  h.mamba_state = bytes(40960, 0x5c);
+  return h;
+}
+
+// Calls f(sample, "tt.<name>") once per wire struct.
+template <class F>
+void for_each_sample(F&& f) {
+  f(hello{7, "denoiser", "node-b", 1234567}, "tt.hello");
+  f(hello_ack{true, "fine"}, "tt.hello_ack");
+  f(generate_request{0x1122334455667788ull, some_tokens(), request_mode::mock_ar, 256, 0.75f, 32,
+                     12, 0.6f, 0xfeedfacecafebeefull, 1760000000123},
+    "tt.generate_request");
+  f(score_request{9, some_tokens(), pack_int32(std::vector<int32_t>{5, 6}), -5}, "tt.score_request");
+  f(cancel_request{99}, "tt.cancel_request");
+  f(token_chunk{11, some_tokens(), 4096, true, finish_reason::stop, 17, 9}, "tt.token_chunk");
+  f(score_result{12, -42.125, pack_float64(std::vector<double>{-1.5, -0.25})}, "tt.score_result");
+  f(request_error{13, error_code::peer_down, "denoiser on node-b went away"}, "tt.request_error");
+  f(sample_cache_handle(), "tt.cache_handle");
+  f(denoise_block{21, sample_cache_handle(), 3, 0.9f, 16, 8, 0.25f, 31337, some_tokens(), true},
+    "tt.denoise_block");
+  f(block_committed{21, 77, 3, some_tokens(), pack_float32(std::vector<float>{0.5f, 0.99f}), 6},
+    "tt.block_committed");
+  f(release_handle{77, 48}, "tt.release_handle");
+  f(register_denoiser{"node-c", 555, 64}, "tt.register_denoiser");
+  f(load_report{3, 14}, "tt.load_report");
+}
+
+}  // namespace tt::msg::test
