@@ -86,6 +86,7 @@ int run_generate(const std::vector<std::string>& argv) {
     j["finish_reason"] = r.finish == FinishReason::stop ? "stop" : "length";
     j["denoiser_forwards"] = r.denoiser_forwards;
     j["context_forwards"] = r.context_forwards;
+    if (req.mode == Mode::diffusion) j["committed_tokens"] = r.committed_tokens;
     j["tokens_per_forward"] = forwards > 0 ? static_cast<double>(n) / forwards : 0.0;
     j["seconds"] = r.seconds;
     j["tokens_per_second"] = r.seconds > 0 ? n / r.seconds : 0.0;

@@ -11,5 +11,6 @@ namespace tt::cli {
 int run_generate(const std::vector<std::string>& args);
 int run_score(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

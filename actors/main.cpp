@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  generate   generate text with the in-process engine (diffusion, ar, mock-ar)\n"
     "  score      log-likelihood of a continuation under the context tower\n"
     "  bench      AR vs diffusion throughput and GEMM figures, as JSON\n"
+    "  eval       held-out perplexity and diffusion-vs-AR quality and speed, as JSON\n"
     "  version    print the version\n"
     "\n"
     "Run `twotower <command> --help` for the options of a command.\n";
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     if (command == "generate") return tt::cli::run_generate(args);
     if (command == "score") return tt::cli::run_score(args);
     if (command == "bench") return tt::cli::run_bench(args);
+    if (command == "eval") return tt::cli::run_eval(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;

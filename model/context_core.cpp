@@ -177,6 +177,7 @@ ContextEvents ContextCore::on_result(const JobResult& r) {
   }
   if (s.done) return ev;
   s.res.denoiser_forwards += r.steps;
+  s.res.committed_tokens += static_cast<int>(r.tokens.size());
   switch (s.req.mode) {
     case Mode::diffusion:
       if (s.req.trace) s.res.trace.push_back(r.trace);

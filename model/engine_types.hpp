@@ -32,6 +32,7 @@ struct GenerateResult {
   int prompt_tokens = 0;
   int denoiser_forwards = 0;  // denoiser forwards this sequence took part in
   int context_forwards = 0;   // context forwards this sequence took part in
+  int committed_tokens = 0;   // tokens the denoiser committed (whole blocks, before EOS/length truncation)
   double seconds = 0;         // from submission to this sequence's end
   // trace[block][step] = the block's tokens after that step (when requested).
   std::vector<std::vector<std::vector<int32_t>>> trace;

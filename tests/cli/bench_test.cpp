@@ -8,26 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/support/process.hpp"
+
 namespace {
 
 const std::string kModel = std::string(TT_TEST_DATA) + "/tiny-random";
 
-struct Output {
-  int status = -1;
-  std::string out;
-};
-
-Output run_binary(const std::string& args) {
-  Output r;
-  FILE* p = popen((std::string(TT_BINARY) + " " + args).c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using tt::test::Output;
+using tt::test::run_binary;
 
 TEST(BenchCli, QuickPrintsAllSections) {
   if (!std::filesystem::exists(kModel + "/config.json")) GTEST_SKIP() << kModel << " not generated yet";

@@ -1,0 +1,42 @@
+// Smoke test of `twotower eval` on the tiny model and a small held-out file.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.hpp"
+#include "tests/support/safetensors_writer.hpp"
+
+namespace {
+
+TEST(EvalCli, ReportsPerplexityAndEveryGamma) {
+  auto dir = tt::test::temp_dir("eval");
+  std::string text;
+  for (int d = 0; d < 4; ++d)
+    text += "The quick brown fox jumps over the lazy dog, and the cat sat on the mat while it rained outside "
+            "for days and days.\nA second paragraph of the same document follows here.\n\n";
+  tt::test::write_file(dir / "heldout.txt", text);
+  const auto r = tt::test::run_binary("eval --model " + std::string(TT_TEST_DATA) + "/tiny-random --heldout " +
+                                      (dir / "heldout.txt").string() + " --prompts 2 --max-tokens 16 2>/dev/null");
+  ASSERT_EQ(r.status, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["perplexity"]["documents"].get<int>(), 4);
+  EXPECT_GT(j["perplexity"]["perplexity"].get<double>(), 1.0);
+  EXPECT_EQ(j["prompts"]["count"].get<int>(), 2);
+  ASSERT_EQ(j["diffusion"].size(), 5u);
+  for (const auto& g : j["diffusion"]) {
+    EXPECT_GE(g["tokens_per_denoiser_forward"].get<double>(), 1.0);  // every step commits at least one
+    EXPECT_GT(g["output_tokens_per_denoiser_forward"].get<double>(), 0.0);
+    EXPECT_GT(g["quality_vs_ar"].get<double>(), 0.0);
+    EXPECT_GE(g["agreement_with_ar"].get<double>(), 0.0);
+    EXPECT_LE(g["agreement_with_ar"].get<double>(), 1.0);
+  }
+}
+
+TEST(EvalCli, MissingHeldoutIsAOneLineError) {
+  const auto r = tt::test::run_binary("eval --model " + std::string(TT_TEST_DATA) +
+                                      "/tiny-random --heldout /nonexistent/heldout.txt 2>&1");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("/nonexistent/heldout.txt"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,215 @@
+// Held-out evaluation with the C++ engine.
+#include "tools/eval/eval.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "model/engine.hpp"
+#include "model/error.hpp"
+
+namespace tt::eval {
+namespace {
+
+using nlohmann::json;
+
+struct Document {
+  std::vector<std::string> paragraphs;
+};
+
+std::vector<Document> read_documents(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open held-out text");
+  std::vector<Document> docs(1);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      if (!docs.back().paragraphs.empty()) docs.emplace_back();
+    } else {
+      docs.back().paragraphs.push_back(line);
+    }
+  }
+  if (docs.back().paragraphs.empty()) docs.pop_back();
+  if (docs.empty()) throw Error(path + ": no text");
+  return docs;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? "\n" : "") + parts[i];
+  return s;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Fraction of adjacent token pairs that occurred earlier in the same continuation.
+double repeated_bigram_rate(const std::vector<int32_t>& t) {
+  if (t.size() < 2) return 0.0;
+  std::set<std::pair<int32_t, int32_t>> seen;
+  int repeats = 0;
+  for (size_t i = 1; i < t.size(); ++i) repeats += !seen.insert({t[i - 1], t[i]}).second;
+  return static_cast<double>(repeats) / static_cast<double>(t.size() - 1);
+}
+
+struct RunStats {
+  std::vector<std::vector<int32_t>> outputs;
+  long tokens = 0, denoiser_forwards = 0, context_forwards = 0, committed = 0;
+  double seconds = 0;
+};
+
+RunStats run(Engine& engine, const std::vector<std::vector<int32_t>>& prompts, Mode mode, float gamma,
+             const EvalOptions& o) {
+  RunStats st;
+  for (size_t b = 0; b < prompts.size(); b += o.batch) {
+    std::vector<GenerateRequest> reqs;
+    for (size_t i = b; i < std::min(prompts.size(), b + o.batch); ++i) {
+      GenerateRequest r;
+      r.prompt = prompts[i];
+      r.mode = mode;
+      r.max_tokens = o.max_tokens;
+      r.diffusion.gamma = gamma;
+      r.diffusion.block_size = o.block_size;
+      r.diffusion.steps = o.steps;
+      reqs.push_back(r);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = engine.generate(reqs);
+    st.seconds += seconds_since(t0);
+    for (auto& r : res) {
+      st.tokens += static_cast<long>(r.tokens.size());
+      st.denoiser_forwards += r.denoiser_forwards;
+      st.context_forwards += r.context_forwards;
+      st.committed += r.committed_tokens;
+      st.outputs.push_back(std::move(r.tokens));
+    }
+  }
+  return st;
+}
+
+// Mean log-likelihood per token of each continuation under the context tower.
+double mean_logprob(Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
+                    const std::vector<std::vector<int32_t>>& conts, long& count) {
+  double sum = 0;
+  count = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (conts[i].empty()) continue;
+    sum += engine.score(prompts[i], conts[i]).logprob;
+    count += static_cast<long>(conts[i].size());
+  }
+  return count ? sum / static_cast<double>(count) : 0.0;
+}
+
+}  // namespace
+
+json run_eval(const EvalOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  auto model = Model::load(o.model_dir);
+  if (!model->tokenizer) throw Error(o.model_dir + ": eval needs tokenizer.json");
+  const Tokenizer& tok = *model->tokenizer;
+  const int eos = model->config.eos_token_id;
+  Engine engine(*model);
+  auto docs = read_documents(o.heldout_path);
+
+  // 1. Held-out perplexity of the context tower (AR), first `window` tokens of each document.
+  double lp = 0;
+  long scored = 0;
+  int n_docs = 0;
+  for (const auto& d : docs) {
+    if (n_docs >= o.max_documents) break;
+    std::vector<int32_t> ids = tok.encode(join(d.paragraphs), true);
+    ids.push_back(eos);
+    if (ids.size() < 2) continue;
+    if (static_cast<int>(ids.size()) > o.window) ids.resize(o.window);
+    std::vector<int32_t> prompt(ids.begin(), ids.begin() + 1), cont(ids.begin() + 1, ids.end());
+    lp += engine.score(prompt, cont).logprob;
+    scored += static_cast<long>(cont.size());
+    ++n_docs;
+  }
+  std::cerr << "eval: perplexity over " << scored << " tokens of " << n_docs << " documents\n";
+
+  // 2. Prompts: openings of held-out paragraphs long enough to have a continuation.
+  std::vector<std::vector<int32_t>> prompts, references;
+  std::vector<std::string> prompt_texts;
+  for (const auto& d : docs) {
+    for (const auto& p : d.paragraphs) {
+      if (static_cast<int>(prompts.size()) >= o.prompts) break;
+      auto ids = tok.encode(p, true);
+      if (static_cast<int>(ids.size()) < o.prompt_tokens + 1 + 16) continue;
+      prompts.emplace_back(ids.begin(), ids.begin() + 1 + o.prompt_tokens);
+      references.emplace_back(ids.begin() + 1 + o.prompt_tokens, ids.end());
+      prompt_texts.push_back(tok.decode(prompts.back(), true));
+    }
+  }
+  if (prompts.empty()) throw Error(o.heldout_path + ": no paragraph is long enough for a prompt");
+
+  json out;
+  out["model"] = o.model_dir;
+  out["heldout"] = o.heldout_path;
+  out["perplexity"] = {{"documents", n_docs}, {"tokens", scored}, {"window", o.window},
+                       {"mean_logprob", lp / static_cast<double>(scored)},
+                       {"perplexity", std::exp(-lp / static_cast<double>(scored))}};
+  long ref_count = 0;
+  const double ref_lp = mean_logprob(engine, prompts, references, ref_count);
+
+  RunStats ar = run(engine, prompts, Mode::ar, 1.0f, o);
+  long ar_count = 0;
+  const double ar_lp = mean_logprob(engine, prompts, ar.outputs, ar_count);
+  double ar_rep = 0;
+  for (const auto& t : ar.outputs) ar_rep += repeated_bigram_rate(t);
+  out["prompts"] = {{"count", prompts.size()}, {"prompt_tokens", o.prompt_tokens}, {"max_tokens", o.max_tokens},
+                    {"examples", std::vector<std::string>(prompt_texts.begin(), prompt_texts.begin() + std::min<size_t>(3, prompt_texts.size()))}};
+  out["reference_continuation"] = {{"mean_logprob", ref_lp}, {"perplexity", std::exp(-ref_lp)}, {"tokens", ref_count}};
+  out["ar"] = {{"tokens", ar.tokens}, {"context_forwards", ar.context_forwards}, {"seconds", ar.seconds},
+               {"tokens_per_second", ar.tokens / ar.seconds}, {"mean_logprob", ar_lp},
+               {"perplexity", std::exp(-ar_lp)}, {"repeated_bigram_rate", ar_rep / static_cast<double>(prompts.size())},
+               {"sample", tok.decode(ar.outputs.front(), true)}};
+
+  json per_gamma = json::array();
+  for (float g : o.gammas) {
+    RunStats d = run(engine, prompts, Mode::diffusion, g, o);
+    long count = 0;
+    const double d_lp = mean_logprob(engine, prompts, d.outputs, count);
+    long agree = 0, ar_total = 0;
+    double rep = 0;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const auto& a = ar.outputs[i];
+      const auto& b = d.outputs[i];
+      ar_total += static_cast<long>(a.size());
+      for (size_t k = 0; k < a.size() && k < b.size(); ++k) agree += a[k] == b[k];
+      rep += repeated_bigram_rate(b);
+    }
+    per_gamma.push_back({{"gamma", g},
+                         {"tokens", d.tokens},
+                         {"denoiser_forwards", d.denoiser_forwards},
+                         {"context_forwards", d.context_forwards},
+                         {"committed_tokens", d.committed},
+                         {"tokens_per_denoiser_forward", static_cast<double>(d.committed) / std::max(1L, d.denoiser_forwards)},
+                         {"output_tokens_per_denoiser_forward", static_cast<double>(d.tokens) / std::max(1L, d.denoiser_forwards)},
+                         {"seconds", d.seconds},
+                         {"tokens_per_second", d.tokens / d.seconds},
+                         {"speed_vs_ar", (d.tokens / d.seconds) / (ar.tokens / ar.seconds)},
+                         {"mean_logprob", d_lp},
+                         {"perplexity", std::exp(-d_lp)},
+                         {"quality_vs_ar", std::exp(d_lp - ar_lp)},
+                         {"agreement_with_ar", static_cast<double>(agree) / std::max(1L, ar_total)},
+                         {"repeated_bigram_rate", rep / static_cast<double>(prompts.size())},
+                         {"sample", tok.decode(d.outputs.front(), true)}});
+    std::cerr << "eval: gamma " << g << " done\n";
+  }
+  out["diffusion"] = per_gamma;
+  out["quality_measure"] =
+      "quality_vs_ar = exp(mean log-likelihood per token of the diffusion continuation - that of the AR greedy "
+      "continuation), both scored by the context tower (= AR perplexity / diffusion perplexity); agreement_with_ar = "
+      "fraction of AR greedy's positions where diffusion produced the same token; repeated_bigram_rate guards "
+      "against degenerate repetition that the likelihood alone would reward";
+  out["block_size"] = o.block_size;
+  out["steps"] = o.steps;
+  out["seconds"] = seconds_since(start);
+  return out;
+}
+
+}  // namespace tt::eval
