@@ -1,10 +1,13 @@
 // `twotower generate` and `twotower score`: the in-process engine from the command line.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "actors/cli_args.hpp"
+#include "actors/cluster_config.hpp"
 #include "actors/commands.hpp"
+#include "actors/remote_generate.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "model/engine.hpp"
 #include "model/error.hpp"
@@ -16,7 +19,8 @@ constexpr const char* kGenerateHelp =
     "usage: twotower generate [--model DIR] (--prompt TEXT | --prompt-ids 1,2,3)\n"
     "                         [--mode diffusion|ar|mock-ar] [--gamma 0.8] [--block-size 16]\n"
     "                         [--steps 16] [--max-tokens 64] [--temperature 0] [--seed 0]\n"
-    "                         [--threads N] [--json]\n";
+    "                         [--threads N] [--json]\n"
+    "                         [--connect HOST:PORT [--timeout-ms 300000]]  (ask a context actor)\n";
 constexpr const char* kScoreHelp =
     "usage: twotower score [--model DIR] (--prompt TEXT | --prompt-ids IDS)\n"
     "                      (--continuation TEXT | --continuation-ids IDS) [--threads N] [--json]\n";
@@ -49,7 +53,7 @@ int run_generate(const std::vector<std::string>& argv) {
     if (a == "--help" || a == "-h") return std::fputs(kGenerateHelp, stdout), 0;
   Args a(argv,
          {"model", "prompt", "prompt-ids", "mode", "gamma", "block-size", "steps", "max-tokens",
-          "temperature", "seed", "threads"},
+          "temperature", "seed", "threads", "connect", "timeout-ms"},
          {"json"});
   GenerateRequest req;
   req.mode = parse_mode(a.str("mode", "diffusion"));
@@ -65,12 +69,21 @@ int run_generate(const std::vector<std::string>& argv) {
   if (!a.has("prompt") && !a.has("prompt-ids")) throw Error("--prompt is required");
   apply_threads(a);
 
+  if (a.has("timeout-ms") && !a.has("connect")) throw Error("--timeout-ms needs --connect");
   LoadOptions load;
   load.denoiser = req.mode != Mode::ar;
+  if (a.has("connect")) load.context = load.denoiser = false;  // the tokenizer is all we need here
   auto model = Model::load(a.str("model", default_model_dir()), load);
   req.prompt = tokens_of(*model, a, "prompt", "prompt-ids", true);
-  Engine engine(*model);
-  GenerateResult r = engine.generate(req);
+  GenerateResult r;
+  if (a.has("connect")) {
+    const auto [host, port] = actors::parse_host_port(*a.str("connect"), "connect");
+    const auto timeout = std::chrono::milliseconds(a.integer("timeout-ms", 300000, 1, 86400000));
+    r = actors::generate_remote(host, port, req, timeout);
+  } else {
+    Engine engine(*model);
+    r = engine.generate(req);
+  }
 
   const int n = static_cast<int>(r.tokens.size());
   const int forwards = req.mode == Mode::ar ? r.context_forwards : r.denoiser_forwards;

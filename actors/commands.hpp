@@ -12,5 +12,7 @@ int run_generate(const std::vector<std::string>& args);
 int run_score(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
+int run_context(const std::vector<std::string>& args);
+int run_denoiser(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

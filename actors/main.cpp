@@ -22,6 +22,8 @@ constexpr const char* kUsage =
     "  score      log-likelihood of a continuation under the context tower\n"
     "  bench      AR vs diffusion throughput and GEMM figures, as JSON\n"
     "  eval       held-out perplexity and diffusion-vs-AR quality and speed, as JSON\n"
+    "  context    serve as a context actor: --listen HOST:PORT (denoisers register with it)\n"
+    "  denoiser   serve as a denoiser of a context actor: --context HOST:PORT\n"
     "  version    print the version\n"
     "\n"
     "Run `twotower <command> --help` for the options of a command.\n";
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
     if (command == "score") return tt::cli::run_score(args);
     if (command == "bench") return tt::cli::run_bench(args);
     if (command == "eval") return tt::cli::run_eval(args);
+    if (command == "context") return tt::cli::run_context(args);
+    if (command == "denoiser") return tt::cli::run_denoiser(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;

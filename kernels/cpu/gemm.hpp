@@ -32,12 +32,14 @@ struct PackedWeight {
   size_t bytes() const { return f32.size() * 4 + bf16.size() * 2; }
 };
 
-// w: row-major [n, k].
+// w: row-major [n, k]. Large matrices are packed on ThreadPool::global().
 PackedWeight pack_weight_f32(const float* w, int n, int k);
 PackedWeight pack_weight_bf16(const uint16_t* w, int n, int k);
 
 // y[i, j] = sum_kk x[i*ldx + kk] * W[j, kk]   (+= when accumulate).
-// ldx >= k, ldy >= w.n. Multi-threaded on ThreadPool::global().
+// ldx >= k, ldy >= w.n. Multi-threaded on ThreadPool::global() (small
+// products run on the calling thread, as do calls made while the pool is busy
+// with another thread's work or from inside a parallel_for).
 // Each y[i, j] is one chain acc = fma(x[i, kk], W[j, kk], acc), kk = 0..k-1,
 // starting from acc = +0, or from the current y[i, j] when accumulate (so
 // accumulate on a zero-filled y is bit-identical to accumulate = false, and

@@ -41,7 +41,6 @@ inline V16 vload_n(const float* p, int n) {
 inline void vstore_n(float* p, V16 a, int n) {
   _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), a.v);
 }
-inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 
 // Register budget (32 zmm): kMaxMR x kMaxNP accumulators + kMaxNP weights.
 inline constexpr int kMaxMR = 8;
@@ -87,7 +86,6 @@ inline void vstore_n(float* p, V16 a, int n) {
   vstore(t, a);
   std::memcpy(p, t, sizeof(float) * static_cast<size_t>(n));
 }
-inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 
 // Register budget (16 ymm, two per V16).
 inline constexpr int kMaxMR = 5;
@@ -135,7 +133,6 @@ inline V16 vload_n(const float* p, int n) {
 inline void vstore_n(float* p, V16 a, int n) {
   std::memcpy(p, a.v, sizeof(float) * static_cast<size_t>(n));
 }
-inline void prefetch(const void*) {}
 
 inline constexpr int kMaxMR = 4;
 inline constexpr int kMaxNP = 1;

@@ -72,6 +72,7 @@ inline void chunk_range(int64_t n, int64_t grain, int chunks, int c, int64_t* be
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = hardware_threads();
+  n_threads = std::min(n_threads, 1024);  // chunk indices are claimed in 16 bits
   workers_.reserve(static_cast<size_t>(n_threads - 1));
   for (int i = 0; i + 1 < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
@@ -101,6 +102,26 @@ void ThreadPool::run_chunk(int chunk) noexcept {
   t_in_parallel = was;
 }
 
+void ThreadPool::run_claimed(uint64_t gen, int chunks) noexcept {
+  uint64_t v = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((v >> 16) != (gen & 0xffffffffffffull)) return;  // a newer job
+    const int c = static_cast<int>(v & 0xffffu);
+    if (c >= chunks) return;
+    if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;  // v reloaded
+    run_chunk(c);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Take the lock so the notification cannot slip in between the
+      // caller's predicate check and its wait.
+      std::lock_guard<std::mutex> lk(mutex_);
+      done_cv_.notify_one();
+    }
+    v = claim_.load(std::memory_order_acquire);
+  }
+}
+
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
@@ -116,15 +137,8 @@ void ThreadPool::worker_loop(int index) {
       seen = generation_.load(std::memory_order_relaxed);
       chunks = job_chunks_;
     }
-    const int chunk = index + 1;
-    if (chunk >= chunks) continue;  // not needed for this job
-    run_chunk(chunk);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      // Take the lock so the notification cannot slip in between the
-      // caller's predicate check and its wait.
-      std::lock_guard<std::mutex> lk(mutex_);
-      done_cv_.notify_one();
-    }
+    if (index + 1 >= chunks) continue;  // more threads than chunks: sit out
+    run_claimed(seen, chunks);
   }
 }
 
@@ -148,6 +162,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   std::unique_lock<std::mutex> busy(call_mutex_, std::try_to_lock);
   if (!busy.owns_lock()) return run_inline();  // another thread is using the pool
 
+  uint64_t gen;
   {
     std::lock_guard<std::mutex> lk(mutex_);
     job_ = &fn;
@@ -155,12 +170,18 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     job_grain_ = grain;
     job_chunks_ = chunks;
     error_ = nullptr;
-    pending_.store(chunks - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    pending_.store(chunks, std::memory_order_relaxed);
+    gen = generation_.load(std::memory_order_relaxed) + 1;
+    // Chunk 0 is reserved for the caller; the workers claim from chunk 1.
+    claim_.store(((gen & 0xffffffffffffull) << 16) | 1u, std::memory_order_release);
+    generation_.store(gen, std::memory_order_release);
   }
   start_cv_.notify_all();
 
+  // The caller runs chunk 0, then any chunk no worker has picked up yet.
   run_chunk(0);
+  pending_.fetch_sub(1, std::memory_order_acq_rel);
+  run_claimed(gen, chunks);
 
   if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock<std::mutex> lk(mutex_);

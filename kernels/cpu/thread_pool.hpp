@@ -17,8 +17,8 @@ namespace tt::cpu {
 class ThreadPool {
 public:
   // n_threads <= 0 picks std::thread::hardware_concurrency() (bounded by the
-  // process's CPU affinity mask). The pool has n_threads - 1 persistent
-  // workers; the thread calling parallel_for is the n-th.
+  // process's CPU affinity mask); at most 1024. The pool has n_threads - 1
+  // persistent workers; the thread calling parallel_for is the n-th.
   explicit ThreadPool(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -36,6 +36,10 @@ public:
   //    grains [c*G/C, (c+1)*G/C) of the G = ceil(n/grain) grains, C =
   //    min(size(), G). Every begin is a multiple of grain; only the last
   //    chunk's end may be n rather than a multiple of grain.
+  //  * The caller runs chunk 0; the workers claim the others in order at run
+  //    time, and the caller, once free, runs every chunk no worker has
+  //    claimed yet, so a descheduled worker (busy machine) does not stall the
+  //    call. Each chunk still runs exactly once, on one thread.
   //  * A call made from inside a running chunk (of any pool), or while
   //    another thread is using this pool, runs fn(0, n) inline on the
   //    calling thread instead of deadlocking.
@@ -59,6 +63,8 @@ public:
 private:
   void worker_loop(int index);
   void run_chunk(int chunk) noexcept;
+  // Claims and runs chunks of job `gen` (of `chunks`) until none is left.
+  void run_claimed(uint64_t gen, int chunks) noexcept;
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -71,7 +77,11 @@ private:
   // generation_ and pending_ are written under mutex_; they are atomics so
   // that threads can spin on them briefly before sleeping.
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int> pending_{0};  // chunks of the current job not finished yet
+  // (generation << 16) | next chunk to hand out; claims only succeed for the
+  // generation the claimer saw, so a late worker cannot take a newer job's
+  // chunk with an older job's view.
+  std::atomic<uint64_t> claim_{0};
   bool stop_ = false;
   std::exception_ptr error_;
   std::mutex call_mutex_;  // held by the thread currently running a job

@@ -12,16 +12,12 @@
 
 #include "kernels/cpu/thread_pool.hpp"
 
+#include "tests/support/random.hpp"
+
 namespace tt::cpu {
 namespace {
 
-std::vector<float> random_vec(size_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& e : v) e = dist(rng);
-  return v;
-}
+using test::random_vec;
 
 struct Inputs {
   AttentionShape shape;

@@ -8,16 +8,12 @@
 #include <random>
 #include <vector>
 
+#include "tests/support/random.hpp"
+
 namespace tt::cpu {
 namespace {
 
-std::vector<float> random_vec(size_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& e : v) e = dist(rng);
-  return v;
-}
+using test::random_vec;
 
 // in = [history ; x]; out[t] uses in rows t .. t+K-1 (newest last).
 std::vector<double> conv_ref(const std::vector<float>& x, int T, int C,

@@ -504,9 +504,10 @@ TEST(GemmBench, ReportsAllKeys) {
       EXPECT_TRUE(c.contains(key)) << key;
     if (c["skipped"].get<bool>()) continue;
     ++measured;
-    for (const char* key : {"calls", "seconds_per_call", "best_seconds_per_call", "gflops",
-                            "best_gflops", "fraction_of_peak", "weight_gbps", "best_weight_gbps",
-                            "weight_copies"})
+    for (const char* key :
+         {"calls", "seconds_per_call", "mean_seconds_per_call", "best_seconds_per_call", "gflops",
+          "best_gflops", "fraction_of_peak", "best_fraction_of_peak", "weight_gbps",
+          "best_weight_gbps", "weight_copies"})
       EXPECT_TRUE(c.contains(key)) << c["name"] << " " << key;
     EXPECT_GT(c["gflops"].get<double>(), 0.0) << c["name"];
     EXPECT_GT(c["weight_gbps"].get<double>(), 0.0) << c["name"];

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -100,19 +101,43 @@ TEST(ThreadPool, PartitionIsDeterministic) {
   }
 }
 
-TEST(ThreadPool, CallerRunsAChunkAndWorkersRunTheOthers) {
+TEST(ThreadPool, CallerRunsAChunkAndChunksRunConcurrently) {
   ThreadPool pool(4);
-  std::vector<int> counts;
-  auto chunks = record(pool, 4, 1, &counts);
-  ASSERT_EQ(chunks.size(), 4u);
+  // Every chunk waits until all four have started: this only completes if
+  // four different threads run them at the same time.
+  std::atomic<int> started{0};
+  std::atomic<bool> timed_out{false};
+  std::mutex mu;
   std::set<std::thread::id> ids;
-  bool caller = false;
-  for (const Chunk& c : chunks) {
-    ids.insert(c.tid);
-    caller |= c.tid == std::this_thread::get_id();
+  pool.parallel_for(4, [&](int64_t, int64_t) {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      ids.insert(std::this_thread::get_id());
+    }
+    started.fetch_add(1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (started.load() < 4) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        timed_out = true;
+        break;
+      }
+      std::this_thread::yield();
+    }
+  });
+  EXPECT_FALSE(timed_out.load());
+  EXPECT_EQ(ids.size(), 4u);
+  EXPECT_TRUE(ids.count(std::this_thread::get_id()));  // the caller ran one
+}
+
+TEST(ThreadPool, CallerAlwaysParticipates) {
+  ThreadPool pool(3);
+  for (int it = 0; it < 200; ++it) {
+    std::vector<int> counts;
+    auto chunks = record(pool, 3, 1, &counts);
+    bool caller = false;
+    for (const Chunk& c : chunks) caller |= c.tid == std::this_thread::get_id();
+    ASSERT_TRUE(caller);
   }
-  EXPECT_TRUE(caller);
-  EXPECT_EQ(ids.size(), 4u);  // one chunk per thread
 }
 
 TEST(ThreadPool, NestedCallsRunInline) {

@@ -76,7 +76,7 @@ TEST(Golden, ContextPrefillLayerByLayer) {
   auto prompt = ids(f.traj["prompt_ids"]["long"]);
   SequenceCache cache(c);
   Tower tower(c, *f.model->weights.context);
-  Dumps d{"context."};
+  Dumps d{"context.", {}};
   std::vector<float> hidden, logits;
   TowerItem item{prompt, &cache, nullptr, nullptr, true};
   tower.forward({&item, 1}, hidden, d.fn());
@@ -100,7 +100,7 @@ TEST(Golden, ContextPrefillLayerByLayer) {
 
   // Extension by more tokens through the cache.
   auto ext = ids(f.traj["extend_ids"]);
-  Dumps e{"context_ext."};
+  Dumps e{"context_ext.", {}};
   TowerItem item2{ext, &cache, nullptr, nullptr, true};
   tower.forward({&item2, 1}, hidden, e.fn());
   rows.resize(ext.size());
@@ -143,7 +143,7 @@ TEST(Golden, DenoiserBlockLayerByLayer) {
   const ModelConfig& c = f.model->config;
   auto prompt = ids(f.traj["prompt_ids"]["long"]);
   auto block = ids(f.traj["block_ids"]);
-  Dumps d{"denoiser."};
+  Dumps d{"denoiser.", {}};
   std::vector<float> t_emb;
   auto logits = denoise(prompt, block, true, &d, &t_emb);
   expect_close("denoiser.t_emb", t_emb.data(), t_emb.size());

@@ -1,0 +1,27 @@
+// Atoms an actor sends itself (never on the wire between roles), and the
+// private interfaces that extend the public ones in messages/interfaces.hpp.
+#pragma once
+
+#include <caf/atom.hpp>
+
+#include "messages/interfaces.hpp"
+
+namespace tt::actors {
+
+// "Run one step of your core" (self-message loop while there is work).
+using step_atom = caf::atom_constant<caf::atom("tt_step")>;
+// "This sequence's deadline has passed" (delayed self-message).
+using deadline_atom = caf::atom_constant<caf::atom("tt_dline")>;
+
+// A context actor as spawned: its public interface plus its own loop. Remote
+// peers see it as msg::context_actor (a superset is assignable in CAF).
+using context_impl = msg::context_actor::extend<caf::reacts_to<step_atom>,
+                                                caf::reacts_to<deadline_atom, uint64_t>>;
+
+// A denoiser as spawned: its public interface, its loop, and release_handle
+// from the owner ("sequence finished: drop your replica").
+// TODO(messages): add reacts_to<release_handle> to msg::denoiser_actor.
+using denoiser_impl = msg::denoiser_actor::extend<caf::reacts_to<step_atom>,
+                                                  caf::reacts_to<msg::release_handle>>;
+
+}  // namespace tt::actors

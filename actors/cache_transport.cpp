@@ -1,0 +1,217 @@
+// Cache handles: publishing snapshots (owner) and reading them back (lessee).
+#include "actors/cache_transport.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+
+namespace tt::actors {
+
+CacheShape CacheShape::of(const ModelConfig& c) {
+  LayerSlots slots(c);
+  CacheShape s;
+  s.attention_layers = static_cast<uint32_t>(slots.attention);
+  s.kv_row_floats = static_cast<uint32_t>(c.num_key_value_heads * c.head_dim);
+  s.mamba_layers = static_cast<uint32_t>(slots.mamba);
+  s.conv_floats = static_cast<uint64_t>(c.conv_kernel - 1) * c.conv_dim();
+  s.ssm_floats = static_cast<uint64_t>(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size;
+  return s;
+}
+
+msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee) {
+  if (owner.node == lessee.node && owner.pid == lessee.pid) return msg::cache_transport::in_process;
+  return msg::cache_transport::inline_bytes;
+}
+
+Peer this_process() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  return Peer{host, static_cast<uint64_t>(getpid())};
+}
+
+namespace in_process {
+namespace {
+std::mutex mutex;
+std::map<uint64_t, CacheView> leases;
+uint64_t next_token = 1;
+}  // namespace
+
+uint64_t put(const CacheView& view) {
+  std::lock_guard lock(mutex);
+  const uint64_t token = next_token++;
+  leases.emplace(token, view);
+  return token;
+}
+
+bool get(uint64_t token, CacheView& out) {
+  std::lock_guard lock(mutex);
+  auto it = leases.find(token);
+  if (it == leases.end()) return false;
+  out = it->second;
+  return true;
+}
+
+void erase(uint64_t token) {
+  std::lock_guard lock(mutex);
+  leases.erase(token);
+}
+
+size_t size() {
+  std::lock_guard lock(mutex);
+  return leases.size();
+}
+}  // namespace in_process
+
+uint64_t LeaseBook::epoch_of(uint64_t lessee, uint64_t sequence) const {
+  auto it = epochs_.find({lessee, sequence});
+  return it == epochs_.end() ? 0 : it->second;
+}
+
+void LeaseBook::record(uint64_t lessee, uint64_t sequence, uint64_t epoch) { epochs_[{lessee, sequence}] = epoch; }
+
+void LeaseBook::forget_lessee(uint64_t lessee) {
+  for (auto it = epochs_.begin(); it != epochs_.end();)
+    it = it->first.first == lessee ? epochs_.erase(it) : std::next(it);
+}
+
+std::vector<uint64_t> LeaseBook::forget_sequence(uint64_t sequence) {
+  std::vector<uint64_t> held;
+  for (auto it = epochs_.begin(); it != epochs_.end();) {
+    if (it->first.second == sequence) {
+      held.push_back(it->first.first);
+      it = epochs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return held;
+}
+
+namespace {
+
+void append_floats(msg::bytes& out, const float* src, size_t n) {
+  const auto* p = reinterpret_cast<const uint8_t*>(src);
+  out.insert(out.end(), p, p + n * sizeof(float));
+}
+
+void read_floats(const uint8_t*& src, std::vector<float>& dst, size_t n) {
+  const size_t old = dst.size();
+  dst.resize(old + n);
+  std::memcpy(dst.data() + old, src, n * sizeof(float));
+  src += n * sizeof(float);
+}
+
+}  // namespace
+
+msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
+                              uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch) {
+  msg::cache_handle h;
+  h.owner_node = owner.node;
+  h.owner_pid = owner.pid;
+  h.sequence_id = sequence;
+  h.epoch = static_cast<uint64_t>(view.length);
+  h.attention_layers = shape.attention_layers;
+  h.kv_row_bytes = static_cast<uint32_t>(shape.kv_row_floats * sizeof(float));
+  h.mamba_layers = shape.mamba_layers;
+  h.mamba_bytes = shape.mamba_bytes();
+  h.transport = transport;
+  switch (transport) {
+    case msg::cache_transport::in_process: h.in_process_token = in_process::put(view); break;
+    case msg::cache_transport::shared_memory:
+      // TODO(shared memory): not implemented yet; choose_transport never picks it.
+      h.transport = msg::cache_transport::inline_bytes;
+      [[fallthrough]];
+    case msg::cache_transport::inline_bytes: {
+      if (from_epoch > h.epoch) from_epoch = 0;  // the lessee is ahead of us: start over
+      h.delta_from_epoch = from_epoch;
+      const size_t rows = h.epoch - from_epoch, row = shape.kv_row_floats;
+      h.kv_delta.reserve(2 * shape.attention_layers * rows * row * sizeof(float));
+      for (uint32_t l = 0; l < shape.attention_layers; ++l) {
+        append_floats(h.kv_delta, view.k[l] + from_epoch * row, rows * row);
+        append_floats(h.kv_delta, view.v[l] + from_epoch * row, rows * row);
+      }
+      h.mamba_state.reserve(h.mamba_bytes);
+      for (uint32_t l = 0; l < shape.mamba_layers; ++l) {
+        append_floats(h.mamba_state, view.conv[l], shape.conv_floats);
+        append_floats(h.mamba_state, view.ssm[l], shape.ssm_floats);
+      }
+      break;
+    }
+  }
+  return h;
+}
+
+uint64_t ReplicaStore::epoch_of(uint64_t sequence) const {
+  auto it = replicas_.find(sequence);
+  return it == replicas_.end() ? 0 : it->second.epoch;
+}
+
+bool ReplicaStore::apply(const msg::cache_handle& h, CacheView& out, std::string& error) {
+  if (auto problem = msg::check_cache_handle(h)) {
+    error = *problem;
+    replicas_.erase(h.sequence_id);
+    return false;
+  }
+  if (h.attention_layers != shape_.attention_layers || h.kv_row_bytes != shape_.kv_row_floats * sizeof(float) ||
+      h.mamba_layers != shape_.mamba_layers || h.mamba_bytes != shape_.mamba_bytes()) {
+    error = "cache handle of sequence " + std::to_string(h.sequence_id) +
+            ": its cache shape does not match this denoiser's model";
+    replicas_.erase(h.sequence_id);
+    return false;
+  }
+  switch (h.transport) {
+    case msg::cache_transport::in_process:
+      if (h.owner_node != self_.node || h.owner_pid != self_.pid || !in_process::get(h.in_process_token, out)) {
+        error = "in-process cache handle of sequence " + std::to_string(h.sequence_id) +
+                " is not from this process or no longer leased";
+        return false;
+      }
+      return true;
+    case msg::cache_transport::shared_memory:
+      error = "shared_memory cache handles are not supported yet";
+      return false;
+    case msg::cache_transport::inline_bytes: break;
+  }
+  Replica& r = replicas_[h.sequence_id];
+  if (h.delta_from_epoch == 0) r = Replica{};
+  if (r.k.empty()) {
+    r.k.resize(shape_.attention_layers);
+    r.v.resize(shape_.attention_layers);
+    r.conv.resize(shape_.mamba_layers);
+    r.ssm.resize(shape_.mamba_layers);
+  }
+  if (h.delta_from_epoch != r.epoch) {
+    error = "cache handle of sequence " + std::to_string(h.sequence_id) + " carries rows from epoch " +
+            std::to_string(h.delta_from_epoch) + " but this denoiser has " + std::to_string(r.epoch);
+    replicas_.erase(h.sequence_id);
+    return false;
+  }
+  const size_t rows = h.epoch - h.delta_from_epoch, row = shape_.kv_row_floats;
+  const uint8_t* p = h.kv_delta.data();
+  for (uint32_t l = 0; l < shape_.attention_layers; ++l) {
+    read_floats(p, r.k[l], rows * row);
+    read_floats(p, r.v[l], rows * row);
+  }
+  p = h.mamba_state.data();
+  for (uint32_t l = 0; l < shape_.mamba_layers; ++l) {
+    r.conv[l].clear();
+    r.ssm[l].clear();
+    read_floats(p, r.conv[l], shape_.conv_floats);
+    read_floats(p, r.ssm[l], shape_.ssm_floats);
+  }
+  r.epoch = h.epoch;
+  out = CacheView{};
+  out.length = static_cast<int>(r.epoch);
+  for (uint32_t l = 0; l < shape_.attention_layers; ++l) {
+    out.k.push_back(r.k[l].data());
+    out.v.push_back(r.v[l].data());
+  }
+  for (uint32_t l = 0; l < shape_.mamba_layers; ++l) {
+    out.conv.push_back(r.conv[l].data());
+    out.ssm.push_back(r.ssm[l].data());
+  }
+  return true;
+}
+
+}  // namespace tt::actors

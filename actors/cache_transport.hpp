@@ -1,0 +1,101 @@
+// Cache snapshots between a context actor and its denoisers: the owner side
+// publishes a cache_handle for a block boundary (pointer lease in one process,
+// K/V delta + Mamba state as bytes otherwise), the lessee side turns a handle
+// back into a CacheView over memory it may read. Plain classes, no actors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "messages/bytes.hpp"
+#include "messages/cache_handle.hpp"
+#include "model/cache.hpp"
+#include "model/config.hpp"
+
+namespace tt::actors {
+
+// Sizes of one sequence's cache, in floats, fixed per model.
+struct CacheShape {
+  uint32_t attention_layers = 0;
+  uint32_t kv_row_floats = 0;  // one token's K row (= its V row) in one layer
+  uint32_t mamba_layers = 0;
+  uint64_t conv_floats = 0;    // per Mamba layer
+  uint64_t ssm_floats = 0;     // per Mamba layer
+
+  static CacheShape of(const ModelConfig& config);
+  uint64_t mamba_bytes() const { return mamba_layers * (conv_floats + ssm_floats) * sizeof(float); }
+};
+
+// Who reads the snapshot, relative to the owner.
+struct Peer {
+  std::string node;
+  uint64_t pid = 0;
+};
+
+// The one place the transport of a pair of actors is chosen.
+// TODO(shared memory): same node, other process -> cache_transport::shared_memory
+// (POSIX shm, zero copy); until then everything off-process gets inline_bytes.
+msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee);
+
+// This process as a Peer (node = host name).
+Peer this_process();
+
+// In-process leases: a token names a CacheView the owner keeps valid until it
+// erases the token (ContextCore does not extend a cache while a job reads it).
+namespace in_process {
+uint64_t put(const CacheView& view);
+bool get(uint64_t token, CacheView& out);
+void erase(uint64_t token);
+size_t size();
+}  // namespace in_process
+
+// Owner side: the epoch each lessee last received of each sequence, so that a
+// sticky lessee gets each K/V row once.
+class LeaseBook {
+public:
+  // Rows the lessee already has of the sequence (0 when it has none).
+  uint64_t epoch_of(uint64_t lessee, uint64_t sequence) const;
+  void record(uint64_t lessee, uint64_t sequence, uint64_t epoch);
+  // The lessee is down (or lost track): it has nothing of any sequence.
+  void forget_lessee(uint64_t lessee);
+  // The sequence ended: no lessee keeps it. Returns the lessees that held it.
+  std::vector<uint64_t> forget_sequence(uint64_t sequence);
+  size_t size() const { return epochs_.size(); }
+
+private:
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> epochs_;  // (lessee, sequence) -> epoch
+};
+
+// Owner side: the handle of `view` (a sequence's cache at a block boundary) for
+// a lessee that has rows [0, from_epoch) already. in_process registers a lease.
+msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
+                              uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch);
+
+// Lessee side: per-sequence replicas built from inline_bytes handles (K/V rows
+// appended, Mamba state replaced), and lookups of in-process leases.
+class ReplicaStore {
+public:
+  ReplicaStore(Peer self, CacheShape shape) : self_(std::move(self)), shape_(shape) {}
+  // Checks the handle and returns a view valid until the next apply() or drop()
+  // of the same sequence; on failure `error` says why and the replica is dropped.
+  bool apply(const msg::cache_handle& handle, CacheView& out, std::string& error);
+  void drop(uint64_t sequence) { replicas_.erase(sequence); }
+  bool has(uint64_t sequence) const { return replicas_.count(sequence) != 0; }
+  uint64_t epoch_of(uint64_t sequence) const;
+  size_t size() const { return replicas_.size(); }
+
+private:
+  struct Replica {
+    uint64_t epoch = 0;
+    std::vector<std::vector<float>> k, v;        // per attention layer, epoch rows
+    std::vector<std::vector<float>> conv, ssm;   // per Mamba layer
+  };
+  Peer self_;
+  CacheShape shape_;
+  std::map<uint64_t, Replica> replicas_;
+};
+
+}  // namespace tt::actors
