@@ -13,7 +13,7 @@
 
 // The tests are linked against tt_model, not tt_bench, so the bench is
 // compiled into this test directly.
-#include "tools/bench/gemm_bench.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "tools/bench/gemm_bench.hpp"
 
 namespace tt::cpu {
 namespace {
