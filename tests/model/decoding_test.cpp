@@ -82,7 +82,9 @@ TEST(Diffusion, LastStepCommitsAllAndCommittedTokensNeverChange) {
   // Now the logits would prefer other tokens everywhere; committed ones stay.
   EXPECT_EQ(diffusion_step(logits_for({{5, 0.9}, {5, 0.9}, {5, 0.1}, {5, 0.1}}), V, b, p, kMask), 2);
   for (int i = 0; i < 4; ++i) {
-    if (after_first[i] != kMask) EXPECT_EQ(b.tokens[i], after_first[i]);
+    if (after_first[i] != kMask) {
+      EXPECT_EQ(b.tokens[i], after_first[i]);
+    }
     EXPECT_NE(b.tokens[i], kMask);
   }
 }
