@@ -47,7 +47,11 @@ class Config:
     @staticmethod
     def from_json(path):
         with open(path) as f:
-            c = json.load(f)
+            return Config.from_dict(json.load(f))
+
+    @staticmethod
+    def from_dict(c):
+        """From a config.json dict (released NemotronH field names)."""
         return Config(
             vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
             pattern=c["hybrid_override_pattern"], n_heads=c["num_attention_heads"],

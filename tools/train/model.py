@@ -87,19 +87,8 @@ BUFFER_SUFFIXES = ("mixer.gate.e_score_correction_bias",)
 
 
 def ref_config(cfg_dict):
-    """twotower_ref.Config from a config dict (same field mapping as Config.from_json)."""
-    c = cfg_dict
-    return ref.Config(
-        vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
-        pattern=c["hybrid_override_pattern"], n_heads=c["num_attention_heads"],
-        n_kv_heads=c["num_key_value_heads"], head_dim=c["head_dim"],
-        mamba_heads=c["mamba_num_heads"], mamba_head_dim=c["mamba_head_dim"],
-        n_groups=c["n_groups"], state_size=c["ssm_state_size"], conv_kernel=c["conv_kernel"],
-        intermediate_size=c["intermediate_size"], n_experts=c["n_routed_experts"],
-        top_k=c["num_experts_per_tok"], moe_intermediate_size=c["moe_intermediate_size"],
-        shared_intermediate_size=c["moe_shared_expert_intermediate_size"],
-        routed_scaling_factor=float(c["routed_scaling_factor"]),
-        norm_topk_prob=bool(c["norm_topk_prob"]), eps=float(c["layer_norm_epsilon"]))
+    """twotower_ref.Config from a config dict."""
+    return ref.Config.from_dict(cfg_dict)
 
 
 def tower_shapes(cfg, tower):
