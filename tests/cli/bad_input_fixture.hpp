@@ -249,6 +249,18 @@ protected:
     fn(tensors);
     tt::test::write_file(weights(), tt::test::safetensors_bytes(tensors));
   }
+
+  // Re-types one tensor as I32 (same element count): the loader must refuse it by name.
+  void expect_integer_dtype_refused(const std::string& name) const {
+    rewrite_tensors([&](std::map<std::string, RawTensor>& t) {
+      ASSERT_TRUE(t.count(name));
+      RawTensor& w = t[name];
+      const size_t n = w.bytes.size() / dtype_bytes(w.dtype);
+      w.dtype = "I32";
+      w.bytes.assign(n * 4, 0);
+    });
+    expect_bad_input(generate(), "generate", {name, "I32"});
+  }
   void truncate_weights(uint64_t size) const { fs::resize_file(weights(), size); }
 
   fs::path root_, model_;

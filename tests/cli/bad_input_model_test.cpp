@@ -263,39 +263,15 @@ TEST_F(BadInput, WeightsShapeMismatch) {
 }
 
 TEST_F(BadInput, WeightsIntegerDtype) {
-  const std::string name = "denoiser_tower.layers.3.mixer.q_proj.weight";
-  rewrite_tensors([&](std::map<std::string, RawTensor>& t) {
-    ASSERT_TRUE(t.count(name));
-    RawTensor& w = t[name];
-    const size_t n = w.bytes.size() / dtype_bytes(w.dtype);
-    w.dtype = "I32";
-    w.bytes.assign(n * 4, 0);
-  });
-  expect_bad_input(generate(), "generate", {name, "I32"});
+  expect_integer_dtype_refused("denoiser_tower.layers.3.mixer.q_proj.weight");
 }
 
 TEST_F(BadInput, WeightsIntegerDtypeInVector) {
-  const std::string name = "context_tower.layers.0.mixer.A_log";
-  rewrite_tensors([&](std::map<std::string, RawTensor>& t) {
-    ASSERT_TRUE(t.count(name));
-    RawTensor& w = t[name];
-    const size_t n = w.bytes.size() / dtype_bytes(w.dtype);
-    w.dtype = "I32";
-    w.bytes.assign(n * 4, 0);
-  });
-  expect_bad_input(generate(), "generate", {name, "I32"});
+  expect_integer_dtype_refused("context_tower.layers.0.mixer.A_log");
 }
 
 TEST_F(BadInput, WeightsIntegerDtypeInEmbedding) {
-  const std::string name = "context_tower.embeddings.weight";
-  rewrite_tensors([&](std::map<std::string, RawTensor>& t) {
-    ASSERT_TRUE(t.count(name));
-    RawTensor& w = t[name];
-    const size_t n = w.bytes.size() / dtype_bytes(w.dtype);
-    w.dtype = "I32";
-    w.bytes.assign(n * 4, 0);
-  });
-  expect_bad_input(generate(), "generate", {name, "I32"});
+  expect_integer_dtype_refused("context_tower.embeddings.weight");
 }
 
 TEST_F(BadInput, WeightsMissingTensor) {
