@@ -38,21 +38,14 @@ import sysconfig
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402,F401
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tekken_bpe import TEKKEN_REGEX, train_tekken_bpe  # noqa: E402
 
 VOCAB_SIZE = 1024
 SPECIALS = ["<unk>", "<s>", "</s>", "[INST]"]  # ids 0..3; id 3 doubles as the diffusion mask
 
-# The Tekken / pixtral split regex (CHECKPOINT.md §7).
-TEKKEN_REGEX = (
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
-    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"
-    r"|\p{N}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n/]*"
-    r"|\s*[\r\n]+"
-    r"|\s+(?!\S)"
-    r"|\s+"
-)
 
 NON_ASCII_LINES = [
     "Le cœur déçu mais l'âme plutôt naïve, Louÿs rêva de crapaüter en canoë au delà des îles.",
@@ -95,30 +88,7 @@ def corpus_lines():
 
 
 def build_tokenizer():
-    tok = Tokenizer(models.BPE(unk_token=None, byte_fallback=False, ignore_merges=True))
-    tok.normalizer = None
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(TEKKEN_REGEX), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
-        ]
-    )
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
-        min_frequency=2,
-        show_progress=False,
-        special_tokens=[AddedToken(s, special=True, normalized=False) for s in SPECIALS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(corpus_lines(), trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A",
-        pair="<s> $A <s> $B",
-        special_tokens=[("<s>", 1)],
-    )
-    for i, s in enumerate(SPECIALS):
-        assert tok.token_to_id(s) == i, (s, tok.token_to_id(s))
+    tok = train_tekken_bpe(corpus_lines(), VOCAB_SIZE, SPECIALS)
     assert tok.get_vocab_size(with_added_tokens=True) == VOCAB_SIZE, tok.get_vocab_size(True)
     return tok
 

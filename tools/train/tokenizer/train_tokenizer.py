@@ -37,7 +37,11 @@ import sys
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
+
+REPO_TOOLS = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.join(REPO_TOOLS, "tokenizer"))
+from tekken_bpe import TEKKEN_REGEX, train_tekken_bpe  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 
@@ -46,16 +50,6 @@ SPECIALS = ["<unk>", "<s>", "</s>", "<mask>"]  # ids 0..3
 UNK_ID, BOS_ID, EOS_ID, MASK_ID = 0, 1, 2, 3
 PAD_ID = UNK_ID
 
-# The Tekken / pixtral split regex, exactly as CHECKPOINT.md section 7 gives it.
-TEKKEN_REGEX = (
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
-    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"
-    r"|\p{N}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n/]*"
-    r"|\s*[\r\n]+"
-    r"|\s+(?!\S)"
-    r"|\s+"
-)
 
 SAMPLES = [
     "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.",
@@ -90,29 +84,7 @@ def documents(path):
 
 
 def build_tokenizer(train_path, vocab_size):
-    tok = Tokenizer(models.BPE(unk_token=None, byte_fallback=False, ignore_merges=True))
-    tok.normalizer = None
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(TEKKEN_REGEX), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
-    ])
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        show_progress=False,
-        special_tokens=[AddedToken(s, special=True, normalized=False) for s in SPECIALS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(documents(train_path), trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A",
-        pair="<s> $A <s> $B",
-        special_tokens=[("<s>", BOS_ID)],
-    )
-    for i, s in enumerate(SPECIALS):
-        if tok.token_to_id(s) != i:
-            raise SystemExit("special %s got id %s" % (s, tok.token_to_id(s)))
+    tok = train_tekken_bpe(documents(train_path), vocab_size, SPECIALS, BOS_ID)
     if tok.get_vocab_size(with_added_tokens=True) != vocab_size:
         raise SystemExit("vocab size %d != %d" % (tok.get_vocab_size(True), vocab_size))
     return tok
