@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/cli_args.hpp"
+#include "actors/cli_result.hpp"
 #include "actors/cluster_config.hpp"
 #include "actors/commands.hpp"
 #include "actors/remote_generate.hpp"
@@ -85,35 +86,11 @@ int run_generate(const std::vector<std::string>& argv) {
     r = engine.generate(req);
   }
 
-  const int n = static_cast<int>(r.tokens.size());
-  const int forwards = req.mode == Mode::ar ? r.context_forwards : r.denoiser_forwards;
-  const std::string text = text_of(*model, r.tokens);
   if (a.flag("json")) {
-    nlohmann::json j;
-    j["text"] = text;
-    j["token_ids"] = r.tokens;
-    j["mode"] = mode_name(req.mode);
-    j["model"] = model->dir;
-    j["prompt_tokens"] = r.prompt_tokens;
-    j["generated_tokens"] = n;
-    j["finish_reason"] = r.finish == FinishReason::stop ? "stop" : "length";
-    j["denoiser_forwards"] = r.denoiser_forwards;
-    j["context_forwards"] = r.context_forwards;
-    if (req.mode == Mode::diffusion) j["committed_tokens"] = r.committed_tokens;
-    j["tokens_per_forward"] = forwards > 0 ? static_cast<double>(n) / forwards : 0.0;
-    j["seconds"] = r.seconds;
-    j["tokens_per_second"] = r.seconds > 0 ? n / r.seconds : 0.0;
-    j["load_seconds"] = model->load_seconds;
-    if (req.mode == Mode::diffusion) {
-      j["gamma"] = req.diffusion.gamma;
-      j["block_size"] = req.diffusion.block_size;
-      j["steps"] = req.diffusion.steps;
-    }
-    j["temperature"] = req.diffusion.temperature;
-    j["seed"] = req.diffusion.seed;
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << result_json(*model, req, r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
-    std::cout << text << "\n";
+    std::cout << text_of(*model, r.tokens) << "\n";
   }
   return 0;
 }

@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  generate   generate text with the in-process engine (diffusion, ar, mock-ar)\n"
+    "  batch      offline batch inference: JSONL requests in, JSONL results out\n"
     "  score      log-likelihood of a continuation under the context tower\n"
     "  bench      AR vs diffusion throughput and GEMM figures, as JSON\n"
     "  eval       held-out perplexity and diffusion-vs-AR quality and speed, as JSON\n"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
     if (command == "generate") return tt::cli::run_generate(args);
+    if (command == "batch") return tt::cli::run_batch(args);
     if (command == "score") return tt::cli::run_score(args);
     if (command == "bench") return tt::cli::run_bench(args);
     if (command == "eval") return tt::cli::run_eval(args);
