@@ -7,7 +7,7 @@
 
 Parameters: the context side (context_tower.*, context_lm_head.weight) from best_context.pt, the
 denoiser side (denoiser_tower.*, lm_head.weight, t_embedder.*, t_block.*, scale_shift_tables.*)
-from best_denoiser.pt. If the denoiser phase never produced a checkpoint (run cut short), the
+from best_distill.pt when a distill phase ran, else best_denoiser.pt. If the denoiser phase never produced a checkpoint (run cut short), the
 denoiser is the warm start: a copy of the context tower with identity time modulation.
 Falls back to ckpt.pt (the latest state) for a side that has no best_*.pt.
 
@@ -42,7 +42,10 @@ def main():
     a = ap.parse_args()
 
     bc = load(os.path.join(a.work, "best_context.pt"))
-    bd = load(os.path.join(a.work, "best_denoiser.pt"))
+    # The distilled denoiser (train.py --phase distill) supersedes the corpus-trained one.
+    bd_name = "best_distill.pt" if os.path.exists(os.path.join(a.work, "best_distill.pt")) \
+        else "best_denoiser.pt"
+    bd = load(os.path.join(a.work, bd_name))
     last = load(os.path.join(a.work, "ckpt.pt"))
     src = bc or last
     if src is None:
@@ -62,9 +65,9 @@ def main():
         sd = params.state_dict()
         sd.update({k: v for k, v in bd["params"].items() if k.startswith(DENOISER)})
         params.load_state_dict(sd)
-        info["denoiser"] = {"from": "best_denoiser.pt", "step": bd.get("step"),
+        info["denoiser"] = {"from": bd_name, "step": bd.get("step"),
                             "heldout_loss": bd.get("heldout_loss")}
-    elif last is not None and last.get("phase") == "denoiser":
+    elif last is not None and last.get("phase") in ("denoiser", "distill"):
         sd = params.state_dict()
         sd.update({k: v for k, v in last["params"].items() if k.startswith(DENOISER)})
         params.load_state_dict(sd)

@@ -66,6 +66,44 @@ PHASES = {
     "denoiser": {"train": ("denoiser_tower.", "lm_head.", "t_embedder.", "t_block.",
                            "scale_shift_tables."), "tower": "denoiser_tower."},
 }
+# Distillation continues the denoiser on the context tower's greedy continuations (distill.py)
+# mixed with corpus windows; same parameters, same loss, its own best checkpoint.
+PHASES["distill"] = PHASES["denoiser"]
+
+
+class DistillData:
+    """Prompt + greedy continuation rows from distill.py, one array per prompt length P (a
+    multiple of the block): the loss covers the continuation blocks only (first_block = P/16)."""
+
+    def __init__(self, path):
+        z = np.load(path)
+        self.arrays = {int(k[len("prefix"):]): z[k] for k in z.files}
+
+    def sample(self, rng, batch):
+        keys = sorted(self.arrays)
+        P = keys[rng.integers(len(keys))]
+        rows = self.arrays[P][rng.integers(len(self.arrays[P]), size=batch)]
+        return torch.from_numpy(rows.astype(np.int64)), P // M.BLOCK
+
+    def fixed(self):
+        """Every row, grouped by prompt length: [(seq, first_block)] for evaluation."""
+        return [(torch.from_numpy(self.arrays[P].astype(np.int64)), P // M.BLOCK)
+                for P in sorted(self.arrays)]
+
+
+@torch.no_grad()
+def evaluate_distill(tm, groups):
+    """Masked CE on held-out distillation rows at fixed t in {0.2, ..., 1.0}, fixed masks."""
+    tot, n = 0.0, 0
+    gen = torch.Generator().manual_seed(99)
+    for seq, fb in groups:
+        for i in range(0, len(seq), 8):
+            s = seq[i:i + 8]
+            t = torch.tensor([0.2 * (1 + (i + r) % 5) for r in range(s.shape[0])])
+            loss, w = tm.denoiser_loss(s, gen, first_block=fb, t=t)
+            tot += float(loss) * w
+            n += w
+    return tot / max(n, 1)
 
 
 @torch.no_grad()
@@ -94,18 +132,20 @@ def save(path, obj):
     os.replace(tmp, path)
 
 
-def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, resume_state):
+def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, resume_state,
+                distill=None, distill_eval=None):
     tm = M.TrainModel(cfg_dict, params)
     W = tm.W
     spec = PHASES[phase]
     for name, p in params.named_parameters():
         p.requires_grad_(name.startswith(spec["train"]))
-    peak = a.lr if phase == "context" else a.denoiser_lr
+    peak = {"context": a.lr, "denoiser": a.denoiser_lr, "distill": a.distill_lr}[phase]
     warmup = a.warmup if phase == "context" else a.denoiser_warmup
     opt = torch.optim.AdamW(param_groups(params, spec["train"], a.weight_decay), lr=peak,
                             betas=(0.9, 0.95), eps=1e-8)
-    rng = np.random.default_rng(a.seed + (0 if phase == "context" else 1))
-    gen = torch.Generator().manual_seed(a.seed + (10 if phase == "context" else 11))
+    k = {"context": 0, "denoiser": 1, "distill": 2}[phase]
+    rng = np.random.default_rng(a.seed + k)
+    gen = torch.Generator().manual_seed(a.seed + 10 + k)
     step, tokens, elapsed, best = 0, 0, 0.0, float("inf")
     if resume_state is not None:
         opt.load_state_dict(resume_state["opt"])
@@ -127,7 +167,8 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
     def do_eval():
         nonlocal best
         t0 = time.time()
-        hl = evaluate(tm, phase, eval_seqs, seq_len)
+        hl = (evaluate_distill(tm, distill_eval) if phase == "distill"
+              else evaluate(tm, phase, eval_seqs, seq_len))
         rec = dict(phase=phase, kind="eval", step=step, tokens=tokens, elapsed_s=elapsed,
                    heldout_loss=hl, heldout_ppl=math.exp(min(hl, 50)), eval_s=time.time() - t0)
         if hl < best:
@@ -156,6 +197,10 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
         if phase == "context":
             loss = tm.context_loss(batch, stats)
             ntok = batch.shape[0] * seq_len
+        elif phase == "distill" and rng.random() < a.distill_frac:
+            seq, fb = distill.sample(rng, a.batch)
+            loss, _ = tm.denoiser_loss(seq, gen, first_block=fb, stats=stats)
+            ntok = seq.shape[0] * seq.shape[1]
         else:
             loss, _ = tm.denoiser_loss(batch[:, :seq_len], gen, stats=stats)
             ntok = batch.shape[0] * seq_len
@@ -196,7 +241,8 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--phase", choices=["all", "context", "denoiser"], default="all")
+    ap.add_argument("--phase", choices=["all", "context", "denoiser", "distill"], default="all",
+                    help="all = context then denoiser; distill runs only when named")
     ap.add_argument("--budget-minutes", type=float, default=90.0,
                     help="training time of both phases together (export not included)")
     ap.add_argument("--context-share", type=float, default=0.5,
@@ -208,6 +254,13 @@ def main():
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--denoiser-lr", type=float, default=1.5e-3)
+    ap.add_argument("--distill-lr", type=float, default=1e-3)
+    ap.add_argument("--distill", default=None,
+                    help="distill.py output (train split); needed by --phase distill")
+    ap.add_argument("--distill-eval", default=None,
+                    help="distill.py output (heldout split) for the distill phase's evaluation")
+    ap.add_argument("--distill-frac", type=float, default=0.7,
+                    help="share of distill-phase batches drawn from --distill (rest: corpus)")
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--denoiser-warmup", type=int, default=20)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
@@ -266,7 +319,14 @@ def main():
             args=vars(a))
 
     budgets = {"context": a.budget_minutes * 60 * a.context_share,
-               "denoiser": a.budget_minutes * 60 * (1 - a.context_share)}
+               "denoiser": a.budget_minutes * 60 * (1 - a.context_share),
+               "distill": a.budget_minutes * 60}
+    distill = distill_eval = None
+    if a.phase == "distill":
+        if not a.distill or not a.distill_eval:
+            ap.error("--phase distill needs --distill and --distill-eval")
+        distill = DistillData(a.distill)
+        distill_eval = DistillData(a.distill_eval).fixed()
     phases = ["context", "denoiser"] if a.phase == "all" else [a.phase]
     for phase in phases:
         if phase in done:
@@ -281,8 +341,17 @@ def main():
                             if k.startswith(("context_tower.", "context_lm_head."))})
                 params.load_state_dict(cur)
             M.init_denoiser_from_context(params)
+        if phase == "distill" and rs is None:
+            # Start from the best context tower and the best corpus-trained denoiser.
+            cur = params.state_dict()
+            for name, keep in (("best_context.pt", ("context_tower.", "context_lm_head.")),
+                               ("best_denoiser.pt", PHASES["denoiser"]["train"])):
+                best = torch.load(os.path.join(a.work, name), map_location="cpu",
+                                  weights_only=False)["params"]
+                cur.update({k: v for k, v in best.items() if k.startswith(keep)})
+            params.load_state_dict(cur)
         finished = train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log,
-                               budgets[phase], rs)
+                               budgets[phase], rs, distill, distill_eval)
         if not finished:
             print("stopped by signal; resume with --resume", flush=True)
             sys.exit(3)

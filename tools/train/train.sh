@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Reproduce the default model (models/default) in one command:
 #   corpus (if missing) -> tokenizer (if missing) -> equivalence check -> context tower ->
-#   denoiser tower -> export (always attempted, also after an interrupted run) -> samples.
+#   denoiser tower -> export -> distillation data (greedy continuations of the exported context
+#   tower, C++ engine) -> distill phase (denoiser on those + corpus) -> export -> samples.
+#   Export is always attempted, also after an interrupted run.
 #
-# Usage: tools/train/train.sh [--budget-minutes 90] [--resume] [other train.py options]
-#   --budget-minutes N   training time of both towers together (default 90; half each);
-#                        corpus/tokenizer building, checks and export come on top (~3 min).
+# Usage: tools/train/train.sh [--budget-minutes 60] [--distill-minutes 50] [--resume] [train.py options]
+#   --budget-minutes N   training time of both towers together (default 60; half each);
+#   --distill-minutes N  training time of the distill phase (default 50; 0 skips it);
+#                        corpus/tokenizer, checks, distillation data and exports come on top (~10 min).
 #   --resume             continue from build-train/ckpt.pt (same options as the first run).
 # Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python).
 set -uo pipefail
@@ -21,7 +24,19 @@ mkdir -p "$work" "$out"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 resume=0
-for arg in "$@"; do [[ "$arg" == "--resume" ]] && resume=1; done
+distill_minutes=50
+args=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --resume) resume=1; args+=("$1") ;;
+        --distill-minutes) distill_minutes="$2"; shift ;;
+        *) args+=("$1") ;;
+    esac
+    shift
+done
+has_budget=0
+for arg in "${args[@]}"; do [[ "$arg" == "--budget-minutes" ]] && has_budget=1; done
+[[ $has_budget == 0 ]] && args+=(--budget-minutes 60)
 
 if [[ ! -s build-corpus/train.txt || ! -s build-corpus/heldout.txt ]]; then
     tools/train/corpus/build_corpus.sh || exit 1
@@ -36,10 +51,27 @@ if [[ $resume == 0 ]]; then
 fi
 
 "$py" tools/train/train.py --work "$work" --tokenizer "$out/tokenizer.json" \
-    --log "$out/training_log.jsonl" "$@"
+    --log "$out/training_log.jsonl" "${args[@]}"
 rc=$?
 [[ $rc != 0 ]] && echo "train.py exited with $rc: exporting the best checkpoints so far" >&2
 
 "$py" tools/train/export.py --work "$work" --out "$out" --tokenizer "$out/tokenizer.json" || exit 1
+
+if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
+    # The C++ engine generates the distillation data ~50x faster than the PyTorch reference.
+    binary="$repo/build/bin/twotower"
+    [[ -x "$binary" ]] || ./scripts/build.sh >/dev/null || binary=reference
+    if [[ ! -s "$work/distill.npz" ]]; then
+        "$py" tools/train/distill.py --model "$out" --work "$work" --binary "$binary" \
+            --out "$work/distill.npz" || exit 1
+        "$py" tools/train/distill.py --model "$out" --work "$work" --binary "$binary" \
+            --split heldout --count 32 --prefix-blocks 1 2 --out "$work/distill_eval.npz" || exit 1
+    fi
+    "$py" tools/train/train.py --work "$work" --tokenizer "$out/tokenizer.json" \
+        --log "$out/training_log.jsonl" --resume --phase distill --budget-minutes "$distill_minutes" \
+        --distill "$work/distill.npz" --distill-eval "$work/distill_eval.npz"
+    rc=$?
+    "$py" tools/train/export.py --work "$work" --out "$out" --tokenizer "$out/tokenizer.json" || exit 1
+fi
 "$py" tools/train/sample.py --model "$out" --tokens 32 --json "$work/samples.json" || true
 exit $rc
