@@ -23,6 +23,16 @@ TEST(EvalCli, ReportsPerplexityAndEveryGamma) {
   EXPECT_GT(j["perplexity"]["perplexity"].get<double>(), 1.0);
   EXPECT_EQ(j["prompts"]["count"].get<int>(), 2);
   ASSERT_EQ(j["diffusion"].size(), 5u);
+  // The AR tower's confidence in its own greedy tokens: a share, falling as gamma rises.
+  const auto& conf = j["ar"]["confidence_above_gamma"];
+  ASSERT_EQ(conf.size(), 5u);
+  double prev = 1.0;
+  for (const char* g : {"0.50", "0.70", "0.80", "0.90", "0.95"}) {
+    const double v = conf.at(g).get<double>();
+    EXPECT_GE(v, 0.0);
+    EXPECT_LE(v, prev) << g;
+    prev = v;
+  }
   for (const auto& g : j["diffusion"]) {
     EXPECT_GE(g["tokens_per_denoiser_forward"].get<double>(), 1.0);  // every step commits at least one
     EXPECT_GT(g["output_tokens_per_denoiser_forward"].get<double>(), 0.0);

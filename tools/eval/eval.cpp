@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -91,14 +92,18 @@ RunStats run(Engine& engine, const std::vector<std::vector<int32_t>>& prompts, M
 }
 
 // Mean log-likelihood per token of each continuation under the context tower.
+// `token_logprobs`, when given, receives every token's log-probability.
 double mean_logprob(Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
-                    const std::vector<std::vector<int32_t>>& conts, long& count) {
+                    const std::vector<std::vector<int32_t>>& conts, long& count,
+                    std::vector<double>* token_logprobs = nullptr) {
   double sum = 0;
   count = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (conts[i].empty()) continue;
-    sum += engine.score(prompts[i], conts[i]).logprob;
+    const ScoreResult s = engine.score(prompts[i], conts[i]);
+    sum += s.logprob;
     count += static_cast<long>(conts[i].size());
+    if (token_logprobs) token_logprobs->insert(token_logprobs->end(), s.token_logprobs.begin(), s.token_logprobs.end());
   }
   return count ? sum / static_cast<double>(count) : 0.0;
 }
@@ -157,7 +162,18 @@ json run_eval(const EvalOptions& o) {
 
   RunStats ar = run(engine, prompts, Mode::ar, 1.0f, o);
   long ar_count = 0;
-  const double ar_lp = mean_logprob(engine, prompts, ar.outputs, ar_count);
+  std::vector<double> ar_token_lp;
+  const double ar_lp = mean_logprob(engine, prompts, ar.outputs, ar_count, &ar_token_lp);
+  // The context tower's own confidence in its greedy tokens: a denoiser that predicted the next
+  // token exactly as well could pass gamma on about this share of positions and no more.
+  json confident = json::object();
+  for (float g : o.gammas) {
+    long above = 0;
+    for (double l : ar_token_lp) above += std::exp(l) > g;
+    char key[16];
+    std::snprintf(key, sizeof key, "%.2f", g);
+    confident[key] = ar_token_lp.empty() ? 0.0 : static_cast<double>(above) / static_cast<double>(ar_token_lp.size());
+  }
   double ar_rep = 0;
   for (const auto& t : ar.outputs) ar_rep += repeated_bigram_rate(t);
   out["prompts"] = {{"count", prompts.size()}, {"prompt_tokens", o.prompt_tokens}, {"max_tokens", o.max_tokens},
@@ -166,6 +182,7 @@ json run_eval(const EvalOptions& o) {
   out["ar"] = {{"tokens", ar.tokens}, {"context_forwards", ar.context_forwards}, {"seconds", ar.seconds},
                {"tokens_per_second", ar.tokens / ar.seconds}, {"mean_logprob", ar_lp},
                {"perplexity", std::exp(-ar_lp)}, {"repeated_bigram_rate", ar_rep / static_cast<double>(prompts.size())},
+               {"confidence_above_gamma", confident},
                {"sample", tok.decode(ar.outputs.front(), true)}};
 
   json per_gamma = json::array();
