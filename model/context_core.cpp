@@ -2,6 +2,7 @@
 #include "model/context_core.hpp"
 
 #include <chrono>
+#include <cmath>
 
 #include "kernels/cpu/sampling.hpp"
 #include "model/error.hpp"
@@ -217,6 +218,7 @@ ScoreResult ContextCore::score(std::span<const int32_t> prompt, std::span<const 
   std::vector<float> logp(cfg.vocab_size);
   for (size_t i = 0; i < continuation.size(); ++i) {
     cpu::log_softmax(&logits_[i * cfg.vocab_size], cfg.vocab_size, logp.data());
+    if (std::isnan(logp[continuation[i]])) check_finite_logit(logp[continuation[i]]);
     out.token_logprobs.push_back(logp[continuation[i]]);
     out.logprob += logp[continuation[i]];
   }

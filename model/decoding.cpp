@@ -33,10 +33,18 @@ uint64_t diffusion_stream(int block_index, int step, int position) {
 
 uint64_t ar_stream(int token_index) { return (1ull << 63) | static_cast<uint64_t>(token_index); }
 
+void check_finite_logit(float value) {
+  if (!std::isfinite(value))
+    throw Error("the model produced non-finite logits (NaN or Inf): its weights, or the activations they "
+                "produce, are not finite");
+}
+
 int32_t choose_token(std::span<const float> logits, float temperature, uint64_t seed, uint64_t stream) {
   const int V = static_cast<int>(logits.size());
-  if (temperature <= 0.0f) return cpu::argmax(logits.data(), V);
-  return cpu::gumbel_argmax(logits.data(), V, temperature, seed, stream);
+  const int tok = temperature <= 0.0f ? cpu::argmax(logits.data(), V)
+                                      : cpu::gumbel_argmax(logits.data(), V, temperature, seed, stream);
+  check_finite_logit(logits[tok]);
+  return tok;
 }
 
 int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
@@ -57,6 +65,7 @@ int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
                       ? cpu::argmax(logp.data(), vocab)
                       : cpu::gumbel_argmax(row.data(), vocab, params.temperature, params.seed,
                                            diffusion_stream(block.block_index, block.step, p));
+    check_finite_logit(logp[tok]);
     pred[p] = tok;
     conf[p] = std::exp(logp[tok]);
   }

@@ -42,7 +42,12 @@ uint64_t ar_stream(int token_index);
 int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
                    const DiffusionParams& params, int32_t mask_id);
 
+// Throws tt::Error when a chosen logit (or log-probability) is NaN or Inf: a
+// checkpoint with non-finite weights fails loudly instead of emitting garbage.
+void check_finite_logit(float value);
+
 // Greedy argmax (temperature <= 0) or Gumbel-max on logits / temperature.
+// Throws tt::Error when the chosen logit is not finite.
 int32_t choose_token(std::span<const float> logits, float temperature, uint64_t seed, uint64_t stream);
 
 }  // namespace tt

@@ -6,6 +6,8 @@
 // This file: positive controls, broken model directories, config, weights, tokenizer.
 #include "tests/cli/bad_input_fixture.hpp"
 
+#include <limits>
+
 namespace {
 // ---------------------------------------------------------------------------
 // Positive controls.
@@ -319,6 +321,41 @@ TEST_F(BadInput, TokenizerUnknownModelType) {
 TEST_F(BadInput, TokenizerMissingWithTextPrompt) {
   fs::remove(tokenizer());
   expect_bad_input(generate(), "generate", {"tokenizer.json", "--prompt-ids"});
+}
+
+
+// Non-finite weights load (a scan of every value would cost a pass over the whole checkpoint),
+// but the first non-finite logit stops generation and scoring with one clear line.
+class NonFiniteWeights : public BadInput {
+protected:
+  void poison(const std::string& name) const {
+    rewrite_tensors([&](std::map<std::string, RawTensor>& t) {
+      ASSERT_TRUE(t.count(name)) << name;
+      RawTensor& w = t[name];
+      size_t n = 1;
+      for (auto d : w.shape) n *= static_cast<size_t>(d);
+      const std::vector<float> nan(n, std::numeric_limits<float>::quiet_NaN());
+      w = w.dtype == "F32" ? tt::test::f32_tensor(w.shape, nan) : tt::test::bf16_tensor(w.shape, nan);
+    });
+  }
+};
+
+TEST_F(NonFiniteWeights, NaNContextHeadStopsARGenerationAndScoring) {
+  poison("context_lm_head.weight");
+  expect_bad_input(generate({"--mode", "ar"}), "generate", {"non-finite logits"});
+  expect_bad_input(run_twotower({"score", "--model", model_.string(), "--prompt", "Hello", "--continuation", " world"}),
+                   "score", {"non-finite logits"});
+}
+
+TEST_F(NonFiniteWeights, NaNDenoiserHeadStopsDiffusion) {
+  poison("lm_head.weight");
+  expect_bad_input(generate({"--mode", "diffusion"}), "generate", {"non-finite logits"});
+  expect_bad_input(generate({"--mode", "mock-ar"}), "generate", {"non-finite logits"});
+}
+
+TEST_F(NonFiniteWeights, NaNInsideTheTowerIsCaughtAtTheLogits) {
+  poison("context_tower.layers.0.mixer.in_proj.weight");
+  expect_bad_input(generate({"--mode", "ar"}), "generate", {"non-finite logits"});
 }
 
 }  // namespace
