@@ -11,6 +11,7 @@
 #include "actors/commands.hpp"
 #include "actors/context_actor.hpp"
 #include "actors/denoiser_actor.hpp"
+#include "actors/metrics_endpoint.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "model/error.hpp"
 
@@ -19,11 +20,28 @@ namespace {
 
 constexpr const char* kContextHelp =
     "usage: twotower context --listen HOST:PORT [--model DIR] [--threads N] [--log-blocks]\n"
+    "                        [--metrics HOST:PORT]\n"
     "  Serves generate/score requests; denoisers register with it. PORT 0 picks a free port;\n"
-    "  the first line on stdout is 'listening on HOST:PORT'.\n";
+    "  the first line on stdout is 'listening on HOST:PORT'. --metrics serves Prometheus\n"
+    "  metrics at http://HOST:PORT/metrics and prints 'metrics on HOST:PORT' next.\n";
 constexpr const char* kDenoiserHelp =
     "usage: twotower denoiser --context HOST:PORT [--model DIR] [--threads N] [--timeout-ms 5000]\n"
-    "  Registers with the context actor and refines its blocks until it goes down.\n";
+    "                         [--metrics HOST:PORT]\n"
+    "  Registers with the context actor and refines its blocks until it goes down.\n"
+    "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
+    "  'metrics on HOST:PORT' on stdout.\n";
+
+// Starts the /metrics endpoint when --metrics is given (before any actor exists).
+std::unique_ptr<actors::MetricsEndpoint> start_metrics(const Args& a) {
+  if (!a.has("metrics")) return nullptr;
+  return std::make_unique<actors::MetricsEndpoint>(*a.str("metrics"));
+}
+
+void print_metrics_address(const std::unique_ptr<actors::MetricsEndpoint>& m) {
+  if (m == nullptr) return;
+  std::printf("metrics on %s\n", m->address().c_str());
+  std::fflush(stdout);
+}
 
 void apply_threads(const Args& a) {
   if (a.has("threads")) cpu::ThreadPool::set_global_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
@@ -34,13 +52,14 @@ void apply_threads(const Args& a) {
 int run_context(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return std::fputs(kContextHelp, stdout), 0;
-  Args a(argv, {"listen", "model", "threads"}, {"log-blocks"});
+  Args a(argv, {"listen", "model", "threads", "metrics"}, {"log-blocks"});
   if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("listen"), "listen");
   apply_threads(a);
   // ContextCore refuses diffusion requests without the denoiser weights loaded.
   auto model = Model::load(a.str("model", default_model_dir()));
-  actors::block_stop_signals();
+  actors::block_stop_signals();  // first: the metrics thread inherits the mask
+  const auto metrics = start_metrics(a);
   actors::ClusterConfig cfg;
   caf::actor_system sys{cfg};
   actors::ContextOptions options;
@@ -53,6 +72,7 @@ int run_context(const std::vector<std::string>& argv) {
   }
   std::printf("listening on %s:%u\n", host.c_str(), static_cast<unsigned>(*bound));
   std::fflush(stdout);
+  print_metrics_address(metrics);
   actors::wait_until_down_or_signal(sys, caf::actor_cast<caf::actor>(context));
   return 0;
 }
@@ -60,7 +80,7 @@ int run_context(const std::vector<std::string>& argv) {
 int run_denoiser(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return std::fputs(kDenoiserHelp, stdout), 0;
-  Args a(argv, {"context", "model", "threads", "timeout-ms"}, {});
+  Args a(argv, {"context", "model", "threads", "timeout-ms", "metrics"}, {});
   if (!a.has("context")) throw Error("--context HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("context"), "context");
   const auto timeout = std::chrono::milliseconds(a.integer("timeout-ms", 5000, 1, 3600000));
@@ -68,7 +88,9 @@ int run_denoiser(const std::vector<std::string>& argv) {
   LoadOptions load;
   load.context = false;
   auto model = Model::load(a.str("model", default_model_dir()), load);
-  actors::block_stop_signals();
+  actors::block_stop_signals();  // first: the metrics thread inherits the mask
+  const auto metrics = start_metrics(a);
+  print_metrics_address(metrics);
   actors::ClusterConfig cfg;
   caf::actor_system sys{cfg};
   auto context = sys.middleman().remote_actor<msg::context_actor>(host, port);

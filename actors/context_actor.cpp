@@ -9,11 +9,13 @@
 
 #include <caf/all.hpp>
 
+#include "actors/actor_metrics.hpp"
 #include "actors/block_wire.hpp"
 #include "actors/cache_transport.hpp"
 #include "messages/engine_bridge.hpp"
 #include "model/context_core.hpp"
 #include "model/error.hpp"
+#include "monitoring/names.hpp"
 
 namespace tt::actors {
 namespace {
@@ -60,6 +62,7 @@ struct ContextState {
   std::deque<uint64_t> queued;
   LeaseBook book;
   bool step_pending = false;
+  ContextMetrics metrics;
 };
 
 using self_ptr = context_impl::stateful_pointer<ContextState>;
@@ -89,6 +92,7 @@ void forget(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto it = st.seqs.find(id);
   if (it == st.seqs.end()) return;
+  st.metrics.forgotten(id, *st.core);
   for (uint64_t key : st.book.forget_sequence(id))
     if (auto d = st.denoisers.find(key); d != st.denoisers.end())
       caf::anon_send(caf::actor_cast<caf::actor>(d->second.hdl), msg::release_handle{id, 0});
@@ -119,6 +123,7 @@ void abort_sequence(self_ptr self, uint64_t id, bool chunk, std::optional<msg::r
     self->send(client, c);
   }
   if (error) self->send(client, *error);
+  st.metrics.aborted(id, outcome_of(error));
   st.core->cancel(id);
   // Queued jobs never reached a denoiser: hand them back so the core frees the cache.
   for (auto j = st.jobs.begin(); j != st.jobs.end();) {
@@ -197,6 +202,7 @@ void dispatch(self_ptr self, uint64_t job_id) {
   j.token = handle.in_process_token;
   j.denoiser = key;
   d.load++;
+  st.metrics.block_sent(job_id, seq);
   self->request(d.hdl, caf::infinite, to_wire(j.job, std::move(handle)))
     .then([=](msg::block_committed& bc) { on_committed(self, key, job_id, bc); },
           [=](caf::error& err) { on_job_error(self, key, job_id, err); });
@@ -230,6 +236,7 @@ void on_committed(self_ptr self, uint64_t key, uint64_t job_id, msg::block_commi
     return;
   }
   st.jobs.erase(job_id);
+  st.metrics.block_committed(job_id);
   if (st.options.log_blocks)
     std::fprintf(stderr, "twotower context: job %llu committed by denoiser %llu\n",
                  static_cast<unsigned long long>(job_id), static_cast<unsigned long long>(key));
@@ -264,6 +271,7 @@ void stream(self_ptr self, uint64_t id, bool final) {
   const GenerateResult& r = st.core->result(id);
   msg::token_chunk c;
   c.request_id = s.request_id;
+  st.metrics.streamed(id, r.tokens.size() - s.streamed, final);
   c.tokens = msg::pack_int32(std::span<const int32_t>(r.tokens).subspan(s.streamed));
   s.streamed = r.tokens.size();
   c.committed_total = static_cast<uint32_t>(r.tokens.size());
@@ -276,6 +284,7 @@ void stream(self_ptr self, uint64_t id, bool final) {
 
 void handle_events(self_ptr self, const ContextEvents& ev) {
   auto& st = self->state;
+  st.metrics.events(ev, *st.core);
   for (const BlockJob& job : ev.jobs) {
     st.jobs[job.job_id] = ContextState::Job{job};
     dispatch(self, job.job_id);
@@ -298,6 +307,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
     const uint64_t key = k->second;
     st.denoiser_keys.erase(k);
     st.denoisers.erase(key);
+    st.metrics.peer(mon::names::role::denoiser, mon::names::event::down);
     st.greeted.erase(dm.source);
     st.book.forget_lessee(key);
     for (auto& [id, s] : st.seqs)
@@ -362,6 +372,7 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
           return send_error(self, client, r.request_id, msg::error_code::bad_request, e.what());
         }
         st.seqs[id] = ContextState::Sequence{client, r.request_id};
+        st.metrics.admitted(id, req.value.prompt.size());
         if (st.clients[client.address()]++ == 0) self->monitor(client);
         if (r.deadline_unix_ms > 0)
           self->delayed_send(self, std::chrono::milliseconds(r.deadline_unix_ms - now_unix_ms()),
@@ -397,6 +408,7 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
         st.denoisers[key] = ContextState::Denoiser{d, peer, choose_transport(st.self_peer, peer)};
         st.denoiser_keys[d.address()] = key;
         self->monitor(d);
+        st.metrics.peer(mon::names::role::denoiser, mon::names::event::up);
         std::fprintf(stderr, "twotower context: denoiser %llu registered (%s pid %llu, %s transport)\n",
                      static_cast<unsigned long long>(key), r.node.c_str(), static_cast<unsigned long long>(r.pid),
                      msg::to_string(st.denoisers[key].transport).c_str());

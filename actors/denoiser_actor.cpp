@@ -6,9 +6,11 @@
 
 #include <caf/all.hpp>
 
+#include "actors/actor_metrics.hpp"
 #include "actors/block_wire.hpp"
 #include "actors/cache_transport.hpp"
 #include "model/denoiser_core.hpp"
+#include "monitoring/names.hpp"
 
 namespace tt::actors {
 namespace {
@@ -21,6 +23,7 @@ struct DenoiserState {
   std::set<uint64_t> busy;  // sequences with a block in the batch (their replica is read)
   std::set<uint64_t> finished_while_busy;
   bool step_pending = false;
+  DenoiserMetrics metrics;
 };
 
 using self_ptr = denoiser_impl::stateful_pointer<DenoiserState>;
@@ -49,9 +52,11 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
       CacheView view;
       std::string error;
       BlockJob job;
+      const auto applying = metrics_clock::now();
       if (!st.replicas->apply(m.handle, view, error) ||
           !from_wire(m, view, st.model->config.mask_token_id, job, error))
         return caf::make_error(caf::sec::invalid_argument, "denoiser: " + error);
+      st.metrics.handle_applied(m.handle, applying);
       auto promise = self->make_response_promise<msg::block_committed>();
       st.promises[m.job_id] = promise;
       st.busy.insert(seq);
@@ -76,6 +81,7 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
         st.core = std::make_unique<DenoiserCore>(*st.model);
         return;
       }
+      st.metrics.stepped(*st.core, done);
       for (JobResult& r : done) {
         st.busy.erase(r.sequence_id);
         if (st.finished_while_busy.erase(r.sequence_id)) st.replicas->drop(r.sequence_id);
@@ -108,6 +114,7 @@ denoiser_impl spawn_registered_denoiser(caf::actor_system& sys, const Model& mod
     auto behavior = denoiser_behavior(self, &model);
     self->monitor(context);
     self->set_down_handler([=](caf::down_msg&) {
+      self->state.metrics.peer(mon::names::role::context, mon::names::event::down);
       on_fail("the context actor is down");
       self->quit();
     });
@@ -124,7 +131,8 @@ denoiser_impl spawn_registered_denoiser(caf::actor_system& sys, const Model& mod
           self->request(context, timeout, msg::register_denoiser{me.node, me.pid, 0}, me_hdl)
             .then(
               [=](const msg::hello_ack& reg) {
-                if (!reg.accepted) fail("the context actor refused to register us: " + reg.reason);
+                if (!reg.accepted) return fail("the context actor refused to register us: " + reg.reason);
+                self->state.metrics.peer(mon::names::role::context, mon::names::event::up);
               },
               [=](caf::error& err) { fail("register_denoiser: " + caf::to_string(err)); });
         },

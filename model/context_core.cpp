@@ -17,6 +17,7 @@ struct ContextCore::Seq {
   SequenceCache cache;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool done = false;
+  bool started = false;        // its first work (prefill or first job) ran
   bool dispatch_now = false;   // mock-AR with a one-token prompt: nothing to prefill
   bool job_out = false;        // a denoiser holds a job reading this cache
   bool cancelled = false;      // kept only until that job comes back
@@ -83,6 +84,18 @@ size_t ContextCore::live_sequences() const {
   return n;
 }
 
+size_t ContextCore::waiting_sequences() const {
+  size_t n = 0;
+  for (const auto& [id, s] : seqs_) n += !s->started && !s->cancelled;
+  return n;
+}
+
+size_t ContextCore::cache_bytes() const {
+  size_t n = 0;
+  for (const auto& [id, s] : seqs_) n += s->cache.bytes();
+  return n;
+}
+
 void ContextCore::emit(Seq& s, const std::vector<int32_t>& tokens, ContextEvents& ev) {
   const int32_t eos = model_.config.eos_token_id;
   ev.token_updates.push_back(s.id);
@@ -133,6 +146,11 @@ ContextEvents ContextCore::step() {
   for (auto& [id, sp] : seqs_) {
     Seq& s = *sp;
     if (s.done) continue;
+    const bool first = !s.started && (s.dispatch_now || !s.extend.empty());
+    if (first) {
+      s.started = true;
+      ev.started.push_back(s.id);
+    }
     if (s.dispatch_now) {
       s.dispatch_now = false;
       dispatch(s, ev);
@@ -144,6 +162,7 @@ ContextEvents ContextCore::step() {
     if (s.req.mode == Mode::ar) ar_rows.push_back(rows - 1);
   }
   if (items.empty()) return ev;
+  ev.context_batch = static_cast<int>(items.size());
   tower_.forward(items, hidden_);
   if (!ar_rows.empty()) tower_.logits(hidden_, ar_rows, logits_);
   size_t k = 0;

@@ -23,6 +23,8 @@ struct ContextEvents {
   std::vector<BlockJob> jobs;          // send to a denoiser
   std::vector<uint64_t> token_updates; // sequences that committed new tokens
   std::vector<uint64_t> finished;      // sequences that ended (result() is final)
+  std::vector<uint64_t> started;       // sequences whose first work (prefill) ran in this step
+  int context_batch = 0;               // sequences in this step's context forward (0: none ran)
 };
 
 class ContextCore {
@@ -49,6 +51,10 @@ public:
   // Forgets a finished sequence.
   void release(uint64_t sequence_id);
   size_t live_sequences() const;
+  // Admitted sequences whose prefill has not started yet (for metrics).
+  size_t waiting_sequences() const;
+  // Bytes of K/V and Mamba state held by every sequence's cache (for metrics).
+  size_t cache_bytes() const;
 
   // Log-likelihood of `continuation` after `prompt` (one forward over a fresh cache).
   ScoreResult score(std::span<const int32_t> prompt, std::span<const int32_t> continuation);

@@ -21,6 +21,7 @@ void DenoiserCore::add(BlockJob job) {
 
 std::vector<JobResult> DenoiserCore::step() {
   std::vector<JobResult> done;
+  committed_.clear();
   if (jobs_.empty()) return done;
   const ModelConfig& c = model_.config;
   const int V = c.vocab_size;
@@ -47,15 +48,20 @@ std::vector<JobResult> DenoiserCore::step() {
     const size_t n = j.block.tokens.size();
     bool finished = false;
     switch (j.kind) {
-      case JobKind::diffusion_block:
+      case JobKind::diffusion_block: {
+        const int masked_before = j.block.masked(mask);
         diffusion_step({&logits_[r * V], n * V}, V, j.block, j.params, mask);
         if (j.trace) res.trace.push_back(j.block.tokens);
-        finished = j.block.masked(mask) == 0;
+        const int masked_after = j.block.masked(mask);
+        committed_.push_back(masked_before - masked_after);
+        finished = masked_after == 0;
         if (finished) res.tokens = j.block.tokens;
         break;
+      }
       case JobKind::next_token:
         res.tokens = {choose_token({&logits_[(r + n - 1) * V], static_cast<size_t>(V)}, j.params.temperature,
                                    j.params.seed, ar_stream(j.token_index))};
+        committed_.push_back(1);
         finished = true;
         break;
     }

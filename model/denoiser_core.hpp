@@ -21,6 +21,9 @@ public:
   size_t active() const { return jobs_.size(); }
   // One batched forward over all active jobs; returns the jobs that finished.
   std::vector<JobResult> step();
+  // Tokens each job of the last step()'s batch committed (one entry per job, so
+  // its size is the batch size); for metrics.
+  const std::vector<int>& last_committed() const { return committed_; }
 
 private:
   const Model& model_;
@@ -30,6 +33,7 @@ private:
   std::vector<JobResult> partial_;  // aligned with jobs_
   std::vector<float> hidden_, logits_;
   std::vector<int> rows_;
+  std::vector<int> committed_;
 };
 
 }  // namespace tt

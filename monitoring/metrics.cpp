@@ -35,7 +35,12 @@ Metrics::Metrics(Registry& r)
       handle_transfer_bytes(with_each(r.counter(names::handle_transfer_bytes), "transport", names::transport::all)),
       handle_transfer_duration(
           with_each(r.histogram(names::handle_transfer_duration), "transport", names::transport::all)),
-      peer_events(r.counter(names::peer_events)) {
+      peer_events(r.counter(names::peer_events)),
+      context_requests(with_each(r.counter(names::context_requests), "outcome", names::outcome::all)),
+      context_time_to_first_token(r.histogram(names::context_time_to_first_token).with()),
+      context_request_duration(r.histogram(names::context_request_duration).with()),
+      context_prompt_tokens(r.counter(names::context_prompt_tokens).with()),
+      context_generation_tokens(r.counter(names::context_generation_tokens).with()) {
   for (std::string_view role : names::role::all)
     for (std::string_view event : names::event::all) peer_events.with({{"role", role}, {"event", event}});
 }

@@ -44,6 +44,13 @@ struct Metrics {
 
   // cluster
   Family<Counter>& peer_events;  // {role, event}
+
+  // context: requests as the context actor serves them
+  Family<Counter>& context_requests;  // {outcome}
+  Histogram& context_time_to_first_token;
+  Histogram& context_request_duration;
+  Counter& context_prompt_tokens;
+  Counter& context_generation_tokens;
 };
 
 }  // namespace tt::mon

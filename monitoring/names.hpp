@@ -148,12 +148,33 @@ inline constexpr MetricSpec peer_events{counter, "twotower_cluster_peer_events_t
                                         "Peers seen coming up or going down, by role and event.",
                                         role_event_labels};
 
+// --- context: requests as the context actor serves them -------------------------
+// Every request passes a context actor, whether a router sent it or a client
+// connected directly (`twotower generate --connect`), so these count each
+// request once per cluster; the router's series above add the HTTP side.
+inline constexpr MetricSpec context_requests{counter, "twotower_context_requests_total",
+                                             "Requests a context actor finished after admission, by outcome.",
+                                             outcome_label};
+inline constexpr MetricSpec context_time_to_first_token{
+    histogram, "twotower_context_time_to_first_token_seconds",
+    "Seconds from a request's arrival at the context actor to its first tokens being streamed.", {}, ttft_buckets};
+inline constexpr MetricSpec context_request_duration{
+    histogram, "twotower_context_request_duration_seconds",
+    "Seconds from a request's arrival at the context actor to its last tokens being streamed.", {},
+    request_buckets};
+inline constexpr MetricSpec context_prompt_tokens{counter, "twotower_context_prompt_tokens_total",
+                                                  "Prompt tokens of requests a context actor admitted."};
+inline constexpr MetricSpec context_generation_tokens{counter, "twotower_context_generation_tokens_total",
+                                                      "Generated tokens a context actor streamed to its clients."};
+
 // Every spec above, for registering and checking them all.
 inline constexpr const MetricSpec* all[] = {
     &requests,          &rejections,         &time_to_first_token, &inter_token_latency,   &request_duration,
     &prompt_tokens,     &generation_tokens,  &migrations,          &queue_time,            &requests_running,
     &requests_waiting,  &cache_used,         &cache_capacity,      &block_latency,         &steps_per_block,
     &tokens_per_forward, &forward_batch_size, &handle_transfer_bytes, &handle_transfer_duration, &peer_events,
+    &context_requests,  &context_time_to_first_token, &context_request_duration, &context_prompt_tokens,
+    &context_generation_tokens,
 };
 
 }  // namespace tt::mon::names
