@@ -74,7 +74,7 @@ private:
       r.content_type = "text/plain; charset=utf-8";
       r.body = "bad request: " + ec.message() + "\n";
       r.content_length = r.body.size();
-      return write(r, 11, false);
+      return write(r, 11, false, true);
     }
     const auto& req = parser_->get();
     HttpReply r;
@@ -88,7 +88,7 @@ private:
     write(r, req.version(), req.keep_alive());
   }
 
-  void write(const HttpReply& r, unsigned version, bool keep_alive) {
+  void write(const HttpReply& r, unsigned version, bool keep_alive, bool linger = false) {
     res_ = {};
     res_.version(version == 10 ? 10 : 11);
     res_.result(r.status);
@@ -99,9 +99,28 @@ private:
     res_.body() = r.body;
     res_.content_length(r.content_length);  // HEAD: the GET size with no body
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_write(stream_, res_, [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+    http::async_write(stream_, res_, [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {
+      if (!ec && linger) return self->linger();
       if (ec || !keep_alive) return self->close();
       self->read();
+    });
+  }
+
+  // After refusing a request whose bytes are still arriving: stop sending, and
+  // read and drop what comes until the client closes (bounded), so that closing
+  // with unread data does not reset the connection before the client has read
+  // our answer.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain(0);
+  }
+  void drain(size_t so_far) {
+    if (so_far > 4 * 1024 * 1024) return close();
+    stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this(), so_far](beast::error_code ec, size_t n) {
+      if (ec) return self->close();
+      self->drain(so_far + n);
     });
   }
 
@@ -115,6 +134,7 @@ private:
   beast::flat_buffer buffer_{8 * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
+  char discard_[4096];
   const Registry& registry_;
   const MetricsServerLimits& limits_;
   size_t& active_;
