@@ -24,6 +24,15 @@ double seconds_since(metrics_clock::time_point t) {
 void install_metrics(mon::Metrics* metrics) { installed.store(metrics, std::memory_order_release); }
 mon::Metrics* installed_metrics() { return installed.load(std::memory_order_acquire); }
 
+bool context_exports(std::string_view f) {
+  return f.starts_with("twotower_context_") || f.starts_with("twotower_engine_") || f.starts_with("twotower_cluster_");
+}
+
+bool denoiser_exports(std::string_view f) {
+  return f.starts_with("twotower_denoiser_") || f.starts_with("twotower_engine_") ||
+         f.starts_with("twotower_cache_handle_") || f.starts_with("twotower_cluster_");
+}
+
 uint64_t cache_capacity_bytes() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   uint64_t bytes = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;

@@ -28,6 +28,12 @@ using metrics_clock = std::chrono::steady_clock;
 void install_metrics(mon::Metrics* metrics);
 mon::Metrics* installed_metrics();
 
+// The families a role's process exports: what it records (monitoring/names.hpp
+// components context, engine, cluster for a context actor; denoiser, engine,
+// cache handle, cluster for a denoiser).
+bool context_exports(std::string_view family);
+bool denoiser_exports(std::string_view family);
+
 // Memory a context actor's caches may use: the host's physical memory, or the
 // cgroup's limit when that is lower (the CPU backend keeps caches in RAM).
 uint64_t cache_capacity_bytes();

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/actor_metrics.hpp"
 #include "actors/cli_args.hpp"
 #include "actors/cluster_config.hpp"
 #include "actors/commands.hpp"
@@ -32,9 +33,9 @@ constexpr const char* kDenoiserHelp =
     "  'metrics on HOST:PORT' on stdout.\n";
 
 // Starts the /metrics endpoint when --metrics is given (before any actor exists).
-std::unique_ptr<actors::MetricsEndpoint> start_metrics(const Args& a) {
+std::unique_ptr<actors::MetricsEndpoint> start_metrics(const Args& a, mon::FamilyFilter exports) {
   if (!a.has("metrics")) return nullptr;
-  return std::make_unique<actors::MetricsEndpoint>(*a.str("metrics"));
+  return std::make_unique<actors::MetricsEndpoint>(*a.str("metrics"), std::move(exports));
 }
 
 void print_metrics_address(const std::unique_ptr<actors::MetricsEndpoint>& m) {
@@ -59,7 +60,7 @@ int run_context(const std::vector<std::string>& argv) {
   // ContextCore refuses diffusion requests without the denoiser weights loaded.
   auto model = Model::load(a.str("model", default_model_dir()));
   actors::block_stop_signals();  // first: the metrics thread inherits the mask
-  const auto metrics = start_metrics(a);
+  const auto metrics = start_metrics(a, actors::context_exports);
   actors::ClusterConfig cfg;
   caf::actor_system sys{cfg};
   actors::ContextOptions options;
@@ -89,7 +90,7 @@ int run_denoiser(const std::vector<std::string>& argv) {
   load.context = false;
   auto model = Model::load(a.str("model", default_model_dir()), load);
   actors::block_stop_signals();  // first: the metrics thread inherits the mask
-  const auto metrics = start_metrics(a);
+  const auto metrics = start_metrics(a, actors::denoiser_exports);
   print_metrics_address(metrics);
   actors::ClusterConfig cfg;
   caf::actor_system sys{cfg};

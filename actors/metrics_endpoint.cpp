@@ -7,10 +7,10 @@
 
 namespace tt::actors {
 
-MetricsEndpoint::MetricsEndpoint(const std::string& host_port) {
+MetricsEndpoint::MetricsEndpoint(const std::string& host_port, mon::FamilyFilter exports) {
   const auto [host, port] = parse_host_port(host_port, "metrics");
   try {
-    server_ = std::make_unique<mon::MetricsServer>(registry_, host, port);
+    server_ = std::make_unique<mon::MetricsServer>(registry_, host, port, mon::MetricsServerLimits{}, std::move(exports));
   } catch (const std::exception& e) {
     throw Error(std::string("--metrics ") + host_port + ": " + e.what());
   }

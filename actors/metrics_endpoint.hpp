@@ -14,9 +14,10 @@ namespace tt::actors {
 
 class MetricsEndpoint {
 public:
-  // `host_port` as given to --metrics (PORT 0: any free port); throws tt::Error
-  // naming the option when it is malformed or cannot be served.
-  explicit MetricsEndpoint(const std::string& host_port);
+  // `host_port` as given to --metrics (PORT 0: any free port); `exports` the
+  // role's families (actor_metrics.hpp). Throws tt::Error naming the option when
+  // the address is malformed or cannot be served.
+  MetricsEndpoint(const std::string& host_port, mon::FamilyFilter exports);
   ~MetricsEndpoint();  // uninstalls; destroy it after the actor system
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;

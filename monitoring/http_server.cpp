@@ -7,12 +7,14 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "monitoring/exposition.hpp"
+#include "monitoring/registry.hpp"
 
 namespace tt::mon {
 
@@ -21,7 +23,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-HttpReply metrics_reply(const Registry& registry, std::string_view method, std::string_view target) {
+HttpReply metrics_reply(const Registry& registry, std::string_view method, std::string_view target,
+                        const FamilyFilter& filter) {
   HttpReply r;
   const std::string_view path = target.substr(0, target.find('?'));
   const bool head = method == "HEAD";
@@ -36,7 +39,13 @@ HttpReply metrics_reply(const Registry& registry, std::string_view method, std::
     r.body = "not found: metrics are at /metrics\n";
   } else {
     r.content_type = std::string(exposition_content_type);
-    r.body = render(registry);
+    if (filter) {
+      std::vector<FamilySnapshot> families = registry.snapshot();
+      std::erase_if(families, [&](const FamilySnapshot& f) { return !filter(f.name); });
+      r.body = render(families);
+    } else {
+      r.body = render(registry);
+    }
   }
   r.content_length = r.body.size();
   if (head) r.body.clear();
@@ -47,8 +56,9 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(tcp::socket socket, const Registry& registry, const MetricsServerLimits& limits, size_t& active)
-      : stream_(std::move(socket)), registry_(registry), limits_(limits), active_(active) {
+  Session(tcp::socket socket, const Registry& registry, const FamilyFilter& filter, const MetricsServerLimits& limits,
+          size_t& active)
+      : stream_(std::move(socket)), registry_(registry), filter_(filter), limits_(limits), active_(active) {
     ++active_;
   }
   ~Session() { --active_; }
@@ -80,7 +90,7 @@ private:
     HttpReply r;
     try {
       r = metrics_reply(registry_, std::string_view(req.method_string().data(), req.method_string().size()),
-                        std::string_view(req.target().data(), req.target().size()));
+                        std::string_view(req.target().data(), req.target().size()), filter_);
     } catch (const std::exception& e) {  // out of memory while rendering: tell the scraper
       r = HttpReply{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
       r.content_length = r.body.size();
@@ -136,6 +146,7 @@ private:
   http::response<http::string_body> res_;
   char discard_[4096];
   const Registry& registry_;
+  const FamilyFilter& filter_;
   const MetricsServerLimits& limits_;
   size_t& active_;
 };
@@ -143,7 +154,7 @@ private:
 }  // namespace
 
 struct MetricsServer::Impl {
-  Impl(const Registry& r, MetricsServerLimits l) : registry(r), limits(l) {}
+  Impl(const Registry& r, MetricsServerLimits l, FamilyFilter f) : registry(r), limits(l), filter(std::move(f)) {}
 
   void accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
@@ -156,7 +167,7 @@ struct MetricsServer::Impl {
         return;
       }
       if (active < limits.max_connections) {
-        std::make_shared<Session>(std::move(socket), registry, limits, active)->read();
+        std::make_shared<Session>(std::move(socket), registry, filter, limits, active)->read();
       } else {
         beast::error_code ignored;
         socket.close(ignored);
@@ -169,6 +180,7 @@ struct MetricsServer::Impl {
   // pending handlers) die with io and still find `active`.
   const Registry& registry;
   const MetricsServerLimits limits;
+  const FamilyFilter filter;
   size_t active = 0;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
@@ -178,8 +190,8 @@ struct MetricsServer::Impl {
 };
 
 MetricsServer::MetricsServer(const Registry& registry, const std::string& host, uint16_t port,
-                             MetricsServerLimits limits)
-    : impl_(std::make_unique<Impl>(registry, limits)) {
+                             MetricsServerLimits limits, FamilyFilter filter)
+    : impl_(std::make_unique<Impl>(registry, limits, std::move(filter))) {
   const std::string where = host + ":" + std::to_string(port);
   try {
     tcp::resolver resolver(impl_->io);

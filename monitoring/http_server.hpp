@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,9 +23,15 @@ struct HttpReply {
   bool allow_get_head = false;  // 405: send `Allow: GET, HEAD`
 };
 
+// Which families a process exports (by name); empty: all of them. A role
+// exports only the families it records, so that, say, a denoiser does not add
+// a second, always-zero twotower_context_generation_tokens_total to every sum.
+using FamilyFilter = std::function<bool(std::string_view family_name)>;
+
 // `GET /metrics` (a query string is ignored) -> 200 with the exposition; HEAD
 // the same without a body; other paths 404; other methods 405.
-HttpReply metrics_reply(const Registry& registry, std::string_view method, std::string_view target);
+HttpReply metrics_reply(const Registry& registry, std::string_view method, std::string_view target,
+                        const FamilyFilter& filter = {});
 
 struct MetricsServerLimits {
   size_t max_connections = 64;          // more are accepted and closed at once
@@ -37,7 +44,8 @@ class MetricsServer {
 public:
   // Listens on host:port (port 0: any free port) and serves until destroyed.
   // Throws std::runtime_error saying why when the address cannot be used.
-  MetricsServer(const Registry& registry, const std::string& host, uint16_t port, MetricsServerLimits limits = {});
+  MetricsServer(const Registry& registry, const std::string& host, uint16_t port, MetricsServerLimits limits = {},
+                FamilyFilter filter = {});
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -67,6 +67,12 @@ TEST_F(MetricsClusterTest, ALiveScrapePassesPromtoolAndCountsTheGeneration) {
   EXPECT_EQ(sample(den, "twotower_cache_handle_transfer_seconds_count{transport=\"network\"}"), blocks);
   EXPECT_EQ(sample(den, "twotower_cluster_peer_events_total{role=\"context\",event=\"up\"}"), 1.0);
 
+  // Each role exports only what it records (no always-zero duplicates in cluster sums).
+  EXPECT_EQ(sample(den, "twotower_context_generation_tokens_total"), std::nullopt);
+  EXPECT_EQ(sample(ctx, "twotower_denoiser_steps_per_block_count"), std::nullopt);
+  EXPECT_EQ(ctx.find("twotower_router_"), std::string::npos);
+  EXPECT_EQ(den.find("twotower_router_"), std::string::npos);
+
   // A denoiser that dies is counted as down by its context actor.
   denoisers_[0].kill_now();
   const auto until = std::chrono::steady_clock::now() + 20s;

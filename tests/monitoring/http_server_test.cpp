@@ -185,6 +185,11 @@ TEST(MetricsReply, IsPure) {
   EXPECT_EQ(metrics_reply(r, "HEAD", "/metrics").content_length, render(r).size());
   EXPECT_EQ(metrics_reply(r, "DELETE", "/metrics").status, 405u);
   EXPECT_EQ(metrics_reply(r, "GET", "").status, 404u);
+  const auto only_denoiser = [](std::string_view f) { return f.starts_with("twotower_denoiser_"); };
+  const std::string some = metrics_reply(r, "GET", "/metrics", only_denoiser).body;
+  EXPECT_NE(some.find("# TYPE twotower_denoiser_steps_per_block histogram\n"), std::string::npos);
+  EXPECT_EQ(some.find("twotower_router_"), std::string::npos);
+  EXPECT_EQ(some.find("twotower_context_"), std::string::npos);
 }
 
 }  // namespace
