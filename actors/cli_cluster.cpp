@@ -32,6 +32,11 @@ constexpr const char* kDenoiserHelp =
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
     "  'metrics on HOST:PORT' on stdout.\n";
 
+// Checks --metrics HOST:PORT up front, before the model loads.
+void check_metrics_option(const Args& a) {
+  if (a.has("metrics")) actors::parse_host_port(*a.str("metrics"), "metrics");
+}
+
 // Starts the /metrics endpoint when --metrics is given (before any actor exists).
 std::unique_ptr<actors::MetricsEndpoint> start_metrics(const Args& a, mon::FamilyFilter exports) {
   if (!a.has("metrics")) return nullptr;
@@ -56,6 +61,7 @@ int run_context(const std::vector<std::string>& argv) {
   Args a(argv, {"listen", "model", "threads", "metrics"}, {"log-blocks"});
   if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("listen"), "listen");
+  check_metrics_option(a);
   apply_threads(a);
   // ContextCore refuses diffusion requests without the denoiser weights loaded.
   auto model = Model::load(a.str("model", default_model_dir()));
@@ -84,6 +90,7 @@ int run_denoiser(const std::vector<std::string>& argv) {
   Args a(argv, {"context", "model", "threads", "timeout-ms", "metrics"}, {});
   if (!a.has("context")) throw Error("--context HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("context"), "context");
+  check_metrics_option(a);
   const auto timeout = std::chrono::milliseconds(a.integer("timeout-ms", 5000, 1, 3600000));
   apply_threads(a);
   LoadOptions load;

@@ -84,7 +84,7 @@ private:
       r.content_type = "text/plain; charset=utf-8";
       r.body = "bad request: " + ec.message() + "\n";
       r.content_length = r.body.size();
-      return write(r, 11, false, true);
+      return write(std::move(r), 11, false, true);
     }
     const auto& req = parser_->get();
     HttpReply r;
@@ -95,10 +95,10 @@ private:
       r = HttpReply{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
       r.content_length = r.body.size();
     }
-    write(r, req.version(), req.keep_alive());
+    write(std::move(r), req.version(), req.keep_alive());
   }
 
-  void write(const HttpReply& r, unsigned version, bool keep_alive, bool linger = false) {
+  void write(HttpReply r, unsigned version, bool keep_alive, bool linger = false) {
     res_ = {};
     res_.version(version == 10 ? 10 : 11);
     res_.result(r.status);
@@ -106,7 +106,7 @@ private:
     res_.set(http::field::content_type, r.content_type);
     if (r.allow_get_head) res_.set(http::field::allow, "GET, HEAD");
     res_.keep_alive(keep_alive);
-    res_.body() = r.body;
+    res_.body() = std::move(r.body);
     res_.content_length(r.content_length);  // HEAD: the GET size with no body
     stream_.expires_after(std::chrono::seconds(30));
     http::async_write(stream_, res_, [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {

@@ -112,6 +112,15 @@ TEST_F(MetricsClusterTest, ABadMetricsAddressIsOneClearError) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("--metrics"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("listening on"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out, "twotower context: error: --metrics: 'nonsense' is not HOST:PORT\n");
+  // A well-formed address that cannot be served: one line too.
+  const auto used = run_binary("denoiser --context 127.0.0.1:1 --model " + model_dir() +
+                               " --metrics 192.0.2.1:9 2>&1");  // TEST-NET-1: not an address of this host
+  EXPECT_EQ(used.status, 2);
+  EXPECT_EQ(used.out.rfind("twotower denoiser: error: --metrics 192.0.2.1:9: cannot serve metrics on 192.0.2.1:9: ", 0),
+            0u)
+      << used.out;
+  EXPECT_EQ(count_of(used.out, "\n"), 1u) << used.out;
 }
 
 }  // namespace

@@ -120,6 +120,8 @@ TEST_F(PrometheusTest, ScrapesTheClusterAndEvaluatesTheRules) {
   const auto start = std::chrono::steady_clock::now();
   ASSERT_NO_FATAL_FAILURE(start_with_metrics());
   ASSERT_NO_FATAL_FAILURE(start_prometheus());
+  // Both targets scraped once before the request, so rates see the counters rise.
+  ASSERT_TRUE(eventually([&] { return query(port_, "sum(up)") == 2.0; })) << read_file(path("prometheus.log"));
   const auto out = generate({"--prompt", "Once upon a time", "--max-tokens", "32"}, address_);
   ASSERT_FALSE(out.is_null());
   const double generated = out["generated_tokens"];
@@ -147,6 +149,30 @@ TEST_F(PrometheusTest, ScrapesTheClusterAndEvaluatesTheRules) {
                                                " " + r.value("lastError", "") + ") ";
     return unhealthy.empty();
   })) << unhealthy;
+
+  // Every dashboard query is valid PromQL to this Prometheus (Grafana's $__rate_interval as 1m),
+  // and the core panels have data after one generation.
+  std::ifstream dash_file(std::string(TWOTOWER_TEST_SOURCE) + "/deploy/grafana/twotower.json");
+  const auto dash = nlohmann::json::parse(dash_file);
+  size_t checked = 0;
+  for (const auto& panel : dash.at("panels")) {
+    if (!panel.contains("targets")) continue;
+    for (const auto& t : panel["targets"]) {
+      std::string expr = t.at("expr");
+      for (size_t p = expr.find("$__rate_interval"); p != std::string::npos; p = expr.find("$__rate_interval"))
+        expr.replace(p, 16, "1m");
+      const auto j = api_get(port_, "/api/v1/query?query=" + url_encode(expr));
+      EXPECT_TRUE(!j.is_discarded() && j.value("status", "") == "success")
+          << panel["title"] << ": " << expr << " -> " << (j.is_discarded() ? "no answer" : j.dump());
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 20u);
+  EXPECT_GT(query(port_, "sum(rate(twotower_context_generation_tokens_total[1m]))").value_or(0), 0.0);
+  EXPECT_GT(query(port_, "sum(rate(twotower_denoiser_committed_tokens_per_forward_sum[1m])) / "
+                         "sum(rate(twotower_denoiser_committed_tokens_per_forward_count[1m]))")
+                .value_or(0),
+            0.0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
 }
 
