@@ -18,10 +18,7 @@ using deadline_atom = caf::atom_constant<caf::atom("tt_dline")>;
 using context_impl = msg::context_actor::extend<caf::reacts_to<step_atom>,
                                                 caf::reacts_to<deadline_atom, uint64_t>>;
 
-// A denoiser as spawned: its public interface, its loop, and release_handle
-// from the owner ("sequence finished: drop your replica").
-// TODO(messages): add reacts_to<release_handle> to msg::denoiser_actor.
-using denoiser_impl = msg::denoiser_actor::extend<caf::reacts_to<step_atom>,
-                                                  caf::reacts_to<msg::release_handle>>;
+// A denoiser as spawned: its public interface plus its own loop.
+using denoiser_impl = msg::denoiser_actor::extend<caf::reacts_to<step_atom>>;
 
 }  // namespace tt::actors

@@ -15,11 +15,13 @@ msg::denoise_block to_wire(const BlockJob& job, msg::cache_handle handle) {
   m.initial_tokens = msg::pack_int32(job.block.tokens);
   switch (job.kind) {
     case JobKind::diffusion_block:
+      m.kind = msg::job_kind::diffusion_block;
       m.block_index = static_cast<uint32_t>(job.block.block_index);
       m.time_conditioning = true;
       break;
     case JobKind::next_token:
-      m.block_index = static_cast<uint32_t>(job.token_index);
+      m.kind = msg::job_kind::next_token;
+      m.token_index = static_cast<uint32_t>(job.token_index);
       m.time_conditioning = false;
       break;
   }
@@ -41,19 +43,24 @@ bool from_wire(const msg::denoise_block& m, const CacheView& seed, int32_t mask_
   job.params.temperature = m.temperature;
   job.params.seed = m.seed;
   job.block.tokens = std::move(tokens.value);
-  if (m.time_conditioning) {
-    job.kind = JobKind::diffusion_block;
-    job.block.block_index = static_cast<int>(m.block_index);
-    if (m.block_size != static_cast<int32_t>(job.block.tokens.size()))
-      return error = "denoise_block.block_size does not match initial_tokens", false;
-    if (!(m.gamma > 0.0f && m.gamma <= 1.0f) || m.steps < 1)
-      return error = "denoise_block: gamma must be in (0, 1] and steps >= 1", false;
-    (void)mask_id;
-  } else {
-    job.kind = JobKind::next_token;
-    job.token_index = static_cast<int>(m.block_index);
+  switch (m.kind) {
+    case msg::job_kind::diffusion_block:
+      job.kind = JobKind::diffusion_block;
+      job.block.block_index = static_cast<int>(m.block_index);
+      if (m.block_size != static_cast<int32_t>(job.block.tokens.size()))
+        return error = "denoise_block.block_size does not match initial_tokens", false;
+      if (!(m.gamma > 0.0f && m.gamma <= 1.0f) || m.steps < 1)
+        return error = "denoise_block: gamma must be in (0, 1] and steps >= 1", false;
+      if (!m.time_conditioning) return error = "denoise_block: a diffusion block without time conditioning", false;
+      (void)mask_id;
+      return true;
+    case msg::job_kind::next_token:
+      job.kind = JobKind::next_token;
+      job.token_index = static_cast<int>(m.token_index);
+      if (job.block.tokens.size() != 1) return error = "denoise_block: a next_token job carries one token", false;
+      return true;
   }
-  return true;
+  return error = "denoise_block.kind: unknown job kind " + msg::to_string(m.kind), false;
 }
 
 msg::block_committed to_wire(const JobResult& r) {

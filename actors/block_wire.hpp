@@ -1,6 +1,5 @@
 // BlockJob / JobResult (model/) to and from their wire forms (messages/block.hpp).
-// mock-AR jobs travel as one-token blocks without time conditioning, their
-// token index in block_index (denoise_block has no job-kind field yet).
+// The job kind travels explicitly (diffusion block or mock-AR next token).
 #pragma once
 
 #include <string>

@@ -1,6 +1,8 @@
 // Cache handles: publishing snapshots (owner) and reading them back (lessee).
 #include "actors/cache_transport.hpp"
 
+#include "actors/shm_cache.hpp"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -20,8 +22,32 @@ CacheShape CacheShape::of(const ModelConfig& c) {
 }
 
 msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee) {
-  if (owner.node == lessee.node && owner.pid == lessee.pid) return msg::cache_transport::in_process;
-  return msg::cache_transport::inline_bytes;
+  if (owner.node != lessee.node) return msg::cache_transport::inline_bytes;
+  return owner.pid == lessee.pid ? msg::cache_transport::in_process : msg::cache_transport::shared_memory;
+}
+
+bool parse_transport_policy(const std::string& text, TransportPolicy& out) {
+  if (text == "auto") return out = TransportPolicy::automatic, true;
+  if (text == "shm") return out = TransportPolicy::shared_memory, true;
+  if (text == "inline") return out = TransportPolicy::inline_bytes, true;
+  return false;
+}
+
+bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy policy, msg::cache_transport& out,
+                      std::string& error) {
+  switch (policy) {
+    case TransportPolicy::automatic: out = choose_transport(owner, lessee); return true;
+    case TransportPolicy::inline_bytes: out = msg::cache_transport::inline_bytes; return true;
+    case TransportPolicy::shared_memory:
+      if (owner.node != lessee.node) {
+        error = "shared memory transport forced, but the denoiser is on node " + lessee.node + ", not " + owner.node;
+        return false;
+      }
+      out = msg::cache_transport::shared_memory;
+      return true;
+  }
+  error = "unknown transport policy";
+  return false;
 }
 
 Peer this_process() {
@@ -104,8 +130,7 @@ void read_floats(const uint8_t*& src, std::vector<float>& dst, size_t n) {
 
 }  // namespace
 
-msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
-                              uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch) {
+msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, const Peer& owner, uint64_t sequence) {
   msg::cache_handle h;
   h.owner_node = owner.node;
   h.owner_pid = owner.pid;
@@ -115,11 +140,17 @@ msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, co
   h.kv_row_bytes = static_cast<uint32_t>(shape.kv_row_floats * sizeof(float));
   h.mamba_layers = shape.mamba_layers;
   h.mamba_bytes = shape.mamba_bytes();
+  return h;
+}
+
+msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
+                              uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch) {
+  msg::cache_handle h = handle_header(view, shape, owner, sequence);
   h.transport = transport;
   switch (transport) {
     case msg::cache_transport::in_process: h.in_process_token = in_process::put(view); break;
     case msg::cache_transport::shared_memory:
-      // TODO(shared memory): not implemented yet; choose_transport never picks it.
+      // Published through shm::SegmentTable (it owns the objects); carried as bytes when asked here.
       h.transport = msg::cache_transport::inline_bytes;
       [[fallthrough]];
     case msg::cache_transport::inline_bytes: {
@@ -140,6 +171,20 @@ msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, co
     }
   }
   return h;
+}
+
+ReplicaStore::ReplicaStore(Peer self, CacheShape shape)
+    : self_(std::move(self)), shape_(shape), mappings_(std::make_unique<shm::MappingTable>(self_)) {}
+
+ReplicaStore::~ReplicaStore() = default;
+
+void ReplicaStore::drop(uint64_t sequence) {
+  replicas_.erase(sequence);
+  mappings_->drop(sequence);
+}
+
+bool ReplicaStore::has(uint64_t sequence) const {
+  return replicas_.count(sequence) != 0 || mappings_->holds(sequence);
 }
 
 uint64_t ReplicaStore::epoch_of(uint64_t sequence) const {
@@ -169,8 +214,12 @@ bool ReplicaStore::apply(const msg::cache_handle& h, CacheView& out, std::string
       }
       return true;
     case msg::cache_transport::shared_memory:
-      error = "shared_memory cache handles are not supported yet";
-      return false;
+      replicas_.erase(h.sequence_id);
+      if (!mappings_->view(h, shape_, out, error)) {
+        mappings_->drop(h.sequence_id);
+        return false;
+      }
+      return true;
     case msg::cache_transport::inline_bytes: break;
   }
   Replica& r = replicas_[h.sequence_id];

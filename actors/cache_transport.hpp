@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,10 +36,20 @@ struct Peer {
   uint64_t pid = 0;
 };
 
-// The one place the transport of a pair of actors is chosen.
-// TODO(shared memory): same node, other process -> cache_transport::shared_memory
-// (POSIX shm, zero copy); until then everything off-process gets inline_bytes.
+// The one place the transport of a pair of actors is chosen: same process ->
+// in_process, same node -> shared_memory (zero copy), otherwise inline_bytes.
 msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee);
+
+// What the operator asked for (`--transport`); auto is choose_transport.
+enum class TransportPolicy : uint8_t { automatic, shared_memory, inline_bytes };
+
+// "auto" | "shm" | "inline" -> policy; false when the text is none of them.
+bool parse_transport_policy(const std::string& text, TransportPolicy& out);
+
+// choose_transport under a forced policy; false with `error` when the policy
+// cannot hold for this pair (shared memory forced across nodes).
+bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy policy, msg::cache_transport& out,
+                      std::string& error);
 
 // This process as a Peer (node = host name).
 Peer this_process();
@@ -69,21 +80,31 @@ private:
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> epochs_;  // (lessee, sequence) -> epoch
 };
 
+// Owner side: the identity and shape fields of the handle of `view` (no transport fields).
+msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, const Peer& owner, uint64_t sequence);
+
 // Owner side: the handle of `view` (a sequence's cache at a block boundary) for
 // a lessee that has rows [0, from_epoch) already. in_process registers a lease.
 msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
                               uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch);
 
+namespace shm {
+class MappingTable;
+}
+
 // Lessee side: per-sequence replicas built from inline_bytes handles (K/V rows
-// appended, Mamba state replaced), and lookups of in-process leases.
+// appended, Mamba state replaced), read-only mappings of shared_memory
+// handles, and lookups of in-process leases.
 class ReplicaStore {
 public:
-  ReplicaStore(Peer self, CacheShape shape) : self_(std::move(self)), shape_(shape) {}
+  ReplicaStore(Peer self, CacheShape shape);
+  ~ReplicaStore();
   // Checks the handle and returns a view valid until the next apply() or drop()
   // of the same sequence; on failure `error` says why and the replica is dropped.
   bool apply(const msg::cache_handle& handle, CacheView& out, std::string& error);
-  void drop(uint64_t sequence) { replicas_.erase(sequence); }
-  bool has(uint64_t sequence) const { return replicas_.count(sequence) != 0; }
+  void drop(uint64_t sequence);
+  // A replica (inline_bytes) or a mapping (shared_memory) of the sequence is held.
+  bool has(uint64_t sequence) const;
   uint64_t epoch_of(uint64_t sequence) const;
   size_t size() const { return replicas_.size(); }
 
@@ -96,6 +117,7 @@ private:
   Peer self_;
   CacheShape shape_;
   std::map<uint64_t, Replica> replicas_;
+  std::unique_ptr<shm::MappingTable> mappings_;
 };
 
 }  // namespace tt::actors

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <set>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -13,6 +14,7 @@
 #include "actors/context_actor.hpp"
 #include "actors/denoiser_actor.hpp"
 #include "actors/metrics_endpoint.hpp"
+#include "actors/tls.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "model/error.hpp"
 
@@ -21,10 +23,14 @@ namespace {
 
 constexpr const char* kContextHelp =
     "usage: twotower context --listen HOST:PORT [--model DIR] [--threads N] [--log-blocks]\n"
-    "                        [--metrics HOST:PORT]\n"
+    "                        [--transport auto|shm|inline] [--metrics HOST:PORT]\n"
     "  Serves generate/score requests; denoisers register with it. PORT 0 picks a free port;\n"
-    "  the first line on stdout is 'listening on HOST:PORT'. --metrics serves Prometheus\n"
-    "  metrics at http://HOST:PORT/metrics and prints 'metrics on HOST:PORT' next.\n";
+    "  the first line on stdout is 'listening on HOST:PORT'.\n"
+    "  --transport: how cache snapshots reach denoisers; auto = shared memory on this host,\n"
+    "  bytes over the connection from other hosts; shm refuses denoisers of other hosts.\n"
+    "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
+    "  'metrics on HOST:PORT' next.\n";
+// The TLS options (actors::kTlsHelp) follow both usages.
 constexpr const char* kDenoiserHelp =
     "usage: twotower denoiser --context HOST:PORT [--model DIR] [--threads N] [--timeout-ms 5000]\n"
     "                         [--metrics HOST:PORT]\n"
@@ -49,6 +55,17 @@ void print_metrics_address(const std::unique_ptr<actors::MetricsEndpoint>& m) {
   std::fflush(stdout);
 }
 
+std::set<std::string> with_tls(std::set<std::string> options) {
+  options.insert(actors::kTlsOptions.begin(), actors::kTlsOptions.end());
+  return options;
+}
+
+int help(const char* usage) {
+  std::fputs(usage, stdout);
+  std::fputs(actors::kTlsHelp, stdout);
+  return 0;
+}
+
 void apply_threads(const Args& a) {
   if (a.has("threads")) cpu::ThreadPool::set_global_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
 }
@@ -57,22 +74,28 @@ void apply_threads(const Args& a) {
 
 int run_context(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
-    if (a == "--help" || a == "-h") return std::fputs(kContextHelp, stdout), 0;
-  Args a(argv, {"listen", "model", "threads", "metrics"}, {"log-blocks"});
+    if (a == "--help" || a == "-h") return help(kContextHelp);
+  Args a(argv, with_tls({"listen", "model", "threads", "transport", "metrics"}), {"log-blocks"});
+  const auto tls = actors::tls_from_args(a);
   if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("listen"), "listen");
   check_metrics_option(a);
+  actors::ContextOptions options;
+  options.log_blocks = a.flag("log-blocks");
+  if (!actors::parse_transport_policy(a.str("transport", "auto"), options.transport))
+    throw Error("--transport: '" + a.str("transport", "") + "' is not auto, shm or inline");
   apply_threads(a);
-  // ContextCore refuses diffusion requests without the denoiser weights loaded.
-  auto model = Model::load(a.str("model", default_model_dir()));
+  // Denoisers run elsewhere: the context process loads the context tower only.
+  LoadOptions load;
+  load.denoiser = false;
+  auto model = Model::load(a.str("model", default_model_dir()), load);
   actors::block_stop_signals();  // first: the metrics thread inherits the mask
   const auto metrics = start_metrics(a, actors::context_exports);
   actors::ClusterConfig cfg;
+  actors::apply_tls(cfg, tls);
   caf::actor_system sys{cfg};
-  actors::ContextOptions options;
-  options.log_blocks = a.flag("log-blocks");
   auto context = actors::spawn_context(sys, *model, options);
-  auto bound = sys.middleman().publish(caf::actor_cast<msg::context_actor>(context), port, host.c_str(), true);
+  auto bound = actors::publish_actor(sys, caf::actor_cast<msg::context_actor>(context), port, host);
   if (!bound) {
     caf::anon_send_exit(context, caf::exit_reason::user_shutdown);
     throw Error("--listen " + host + ":" + std::to_string(port) + ": cannot listen: " + sys.render(bound.error()));
@@ -86,8 +109,9 @@ int run_context(const std::vector<std::string>& argv) {
 
 int run_denoiser(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
-    if (a == "--help" || a == "-h") return std::fputs(kDenoiserHelp, stdout), 0;
-  Args a(argv, {"context", "model", "threads", "timeout-ms", "metrics"}, {});
+    if (a == "--help" || a == "-h") return help(kDenoiserHelp);
+  Args a(argv, with_tls({"context", "model", "threads", "timeout-ms", "metrics"}), {});
+  const auto tls = actors::tls_from_args(a);
   if (!a.has("context")) throw Error("--context HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("context"), "context");
   check_metrics_option(a);
@@ -100,8 +124,9 @@ int run_denoiser(const std::vector<std::string>& argv) {
   const auto metrics = start_metrics(a, actors::denoiser_exports);
   print_metrics_address(metrics);
   actors::ClusterConfig cfg;
+  actors::apply_tls(cfg, tls);
   caf::actor_system sys{cfg};
-  auto context = sys.middleman().remote_actor<msg::context_actor>(host, port);
+  auto context = actors::connect_actor<msg::context_actor>(sys, host, port);
   if (!context)
     throw Error("--context " + host + ":" + std::to_string(port) + ": cannot connect: " + sys.render(context.error()));
   auto failure = std::make_shared<std::pair<std::mutex, std::string>>();

@@ -1,5 +1,7 @@
 // `twotower generate` and `twotower score`: the in-process engine from the command line.
 #include <chrono>
+#include <cmath>
+#include <set>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 #include "actors/cluster_config.hpp"
 #include "actors/commands.hpp"
 #include "actors/remote_generate.hpp"
+#include "actors/tls.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "model/engine.hpp"
 #include "model/error.hpp"
@@ -21,10 +24,24 @@ constexpr const char* kGenerateHelp =
     "                         [--mode diffusion|ar|mock-ar] [--gamma 0.8] [--block-size 16]\n"
     "                         [--steps 16] [--max-tokens 64] [--temperature 0] [--seed 0]\n"
     "                         [--threads N] [--json]\n"
-    "                         [--connect HOST:PORT [--timeout-ms 300000]]  (ask a context actor)\n";
+    "                         [--connect HOST:PORT [--timeout-ms 300000] [TLS options]]  (ask a context actor)\n";
 constexpr const char* kScoreHelp =
     "usage: twotower score [--model DIR] (--prompt TEXT | --prompt-ids IDS)\n"
-    "                      (--continuation TEXT | --continuation-ids IDS) [--threads N] [--json]\n";
+    "                      (--continuation TEXT | --continuation-ids IDS) [--threads N] [--json]\n"
+    "                      [--connect HOST:PORT [--timeout-ms 60000] [TLS options]]  (ask a context actor)\n";
+
+// The options of a subcommand plus the TLS ones.
+std::set<std::string> with_tls(std::set<std::string> options) {
+  options.insert(actors::kTlsOptions.begin(), actors::kTlsOptions.end());
+  return options;
+}
+
+// TLS options only make sense with --connect.
+actors::TlsFiles client_tls(const Args& a) {
+  auto tls = actors::tls_from_args(a);
+  if (tls.enabled() && !a.has("connect")) throw Error("--tls-cert needs --connect");
+  return tls;
+}
 
 constexpr int64_t kMaxTokensCap = 1 << 20;
 
@@ -53,9 +70,10 @@ int run_generate(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return std::fputs(kGenerateHelp, stdout), 0;
   Args a(argv,
-         {"model", "prompt", "prompt-ids", "mode", "gamma", "block-size", "steps", "max-tokens",
-          "temperature", "seed", "threads", "connect", "timeout-ms"},
+         with_tls({"model", "prompt", "prompt-ids", "mode", "gamma", "block-size", "steps", "max-tokens",
+                   "temperature", "seed", "threads", "connect", "timeout-ms"}),
          {"json"});
+  const auto tls = client_tls(a);
   GenerateRequest req;
   req.mode = parse_mode(a.str("mode", "diffusion"));
   req.max_tokens = static_cast<int>(a.integer("max-tokens", 64, 1, kMaxTokensCap));
@@ -80,7 +98,7 @@ int run_generate(const std::vector<std::string>& argv) {
   if (a.has("connect")) {
     const auto [host, port] = actors::parse_host_port(*a.str("connect"), "connect");
     const auto timeout = std::chrono::milliseconds(a.integer("timeout-ms", 300000, 1, 86400000));
-    r = actors::generate_remote(host, port, req, timeout);
+    r = actors::generate_remote(host, port, req, timeout, tls);
   } else {
     Engine engine(*model);
     r = engine.generate(req);
@@ -98,17 +116,30 @@ int run_generate(const std::vector<std::string>& argv) {
 int run_score(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return std::fputs(kScoreHelp, stdout), 0;
-  Args a(argv, {"model", "prompt", "prompt-ids", "continuation", "continuation-ids", "threads"}, {"json"});
+  Args a(argv,
+         with_tls({"model", "prompt", "prompt-ids", "continuation", "continuation-ids", "threads", "connect",
+                   "timeout-ms"}),
+         {"json"});
   if (!a.has("prompt") && !a.has("prompt-ids")) throw Error("--prompt is required");
   if (!a.has("continuation") && !a.has("continuation-ids")) throw Error("--continuation is required");
+  if (a.has("timeout-ms") && !a.has("connect")) throw Error("--timeout-ms needs --connect");
+  const auto tls = client_tls(a);
   apply_threads(a);
   LoadOptions load;
   load.denoiser = false;
+  if (a.has("connect")) load.context = false;  // the tokenizer is all we need here
   auto model = Model::load(a.str("model", default_model_dir()), load);
   const auto prompt = tokens_of(*model, a, "prompt", "prompt-ids", true);
   const auto cont = tokens_of(*model, a, "continuation", "continuation-ids", false);
-  Engine engine(*model);
-  ScoreResult s = engine.score(prompt, cont);
+  ScoreResult s;
+  if (a.has("connect")) {
+    const auto [host, port] = actors::parse_host_port(*a.str("connect"), "connect");
+    const auto timeout = std::chrono::milliseconds(a.integer("timeout-ms", 60000, 1, 86400000));
+    s = actors::score_remote(host, port, prompt, cont, timeout, tls);
+  } else {
+    Engine engine(*model);
+    s = engine.score(prompt, cont);
+  }
   if (a.flag("json")) {
     nlohmann::json j;
     j["logprob"] = s.logprob;

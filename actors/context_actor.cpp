@@ -1,90 +1,31 @@
-// Context actor behavior: decode, delegate to ContextCore, schedule blocks, reply.
+// Context actor behavior: decode, delegate to ContextCore, stream, reply.
+// Scheduling of block jobs to denoisers is in context_dispatch.cpp.
 #include "actors/context_actor.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <map>
-#include <set>
 
 #include <caf/all.hpp>
 
 #include "actors/actor_metrics.hpp"
-#include "actors/block_wire.hpp"
-#include "actors/cache_transport.hpp"
+#include "actors/context_state.hpp"
 #include "messages/engine_bridge.hpp"
-#include "model/context_core.hpp"
 #include "model/error.hpp"
 #include "monitoring/names.hpp"
 
 namespace tt::actors {
 namespace {
 
-constexpr int kMaxAttempts = 4;  // sends of one job before its sequence fails
-
 int64_t now_unix_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-struct ContextState {
-  struct Denoiser {
-    msg::denoiser_actor hdl;
-    Peer peer;
-    msg::cache_transport transport = msg::cache_transport::inline_bytes;
-    uint32_t load = 0;  // jobs sent and not answered
-  };
-  struct Sequence {
-    msg::client_actor client;
-    uint64_t request_id = 0;
-    size_t streamed = 0;  // tokens sent to the client so far
-    uint64_t sticky = 0;  // denoiser key, 0 = none yet
-  };
-  struct Job {
-    BlockJob job;
-    uint64_t denoiser = 0;  // key of the denoiser refining it, 0 = queued
-    uint64_t token = 0;     // in-process lease, 0 = none
-    int attempts = 0;
-  };
-
-  const Model* model = nullptr;
-  ContextOptions options;
-  std::unique_ptr<ContextCore> core;
-  CacheShape shape;
-  Peer self_peer;
-  std::map<uint64_t, Denoiser> denoisers;  // by key
-  std::map<caf::actor_addr, uint64_t> denoiser_keys;
-  uint64_t next_key = 1;
-  std::set<caf::actor_addr> greeted;  // sent an accepted hello
-  std::map<uint64_t, Sequence> seqs;  // by ContextCore sequence id
-  std::map<caf::actor_addr, size_t> clients;  // monitored clients, live sequences each
-  std::map<uint64_t, Job> jobs;
-  std::deque<uint64_t> queued;
-  LeaseBook book;
-  bool step_pending = false;
-  ContextMetrics metrics;
-};
-
-using self_ptr = context_impl::stateful_pointer<ContextState>;
-
-void handle_events(self_ptr self, const ContextEvents& ev);
+using self_ptr = context_self;
 
 void send_error(self_ptr self, const msg::client_actor& client, uint64_t request_id, msg::error_code code,
                 std::string message) {
   if (client) self->send(client, msg::request_error{request_id, code, std::move(message)});
-}
-
-// What the core gets back for a job no denoiser will answer (it frees the cache).
-JobResult no_result(uint64_t job_id, uint64_t sequence) {
-  JobResult r;
-  r.job_id = job_id;
-  r.sequence_id = sequence;
-  return r;
-}
-
-void release_lease(ContextState::Job& j) {
-  if (j.token != 0) in_process::erase(j.token);
-  j.token = 0;
 }
 
 // Forgets a sequence on this side (ContextCore already released or cancelled it).
@@ -95,7 +36,8 @@ void forget(self_ptr self, uint64_t id) {
   st.metrics.forgotten(id, *st.core);
   for (uint64_t key : st.book.forget_sequence(id))
     if (auto d = st.denoisers.find(key); d != st.denoisers.end())
-      caf::anon_send(caf::actor_cast<caf::actor>(d->second.hdl), msg::release_handle{id, 0});
+      caf::anon_send(d->second.hdl, msg::release_handle{id, 0});
+  st.segments->free(id);
   const auto addr = it->second.client.address();
   if (auto c = st.clients.find(addr); c != st.clients.end() && --c->second == 0) {
     self->demonitor(addr);
@@ -103,6 +45,8 @@ void forget(self_ptr self, uint64_t id) {
   }
   st.seqs.erase(it);
 }
+
+}  // namespace
 
 // Ends a sequence early (cancel, deadline, client gone, failure); `chunk` sends
 // a final cancelled chunk, `error` a request_error instead (when set).
@@ -120,6 +64,7 @@ void abort_sequence(self_ptr self, uint64_t id, bool chunk, std::optional<msg::r
     c.finish = msg::finish_reason::cancelled;
     c.denoiser_forwards = r.denoiser_forwards;
     c.context_forwards = r.context_forwards;
+    c.committed_tokens = static_cast<uint32_t>(r.committed_tokens);
     self->send(client, c);
   }
   if (error) self->send(client, *error);
@@ -148,120 +93,13 @@ void fail_all(self_ptr self, const std::string& why) {
   }
 }
 
+namespace {
+
 void kick(self_ptr self) {
   auto& st = self->state;
   if (!st.step_pending && st.core->has_work()) {
     st.step_pending = true;
     self->send(self, step_atom::value);
-  }
-}
-
-uint64_t pick_denoiser(ContextState& st, uint64_t sequence) {
-  auto s = st.seqs.find(sequence);
-  if (s != st.seqs.end() && s->second.sticky != 0 && st.denoisers.count(s->second.sticky)) return s->second.sticky;
-  uint64_t best = 0;
-  uint32_t best_load = UINT32_MAX;
-  for (auto& [key, d] : st.denoisers)
-    if (d.load < best_load) best = key, best_load = d.load;
-  if (best != 0 && s != st.seqs.end()) s->second.sticky = best;
-  return best;
-}
-
-void on_committed(self_ptr self, uint64_t key, uint64_t job_id, msg::block_committed& bc);
-void on_job_error(self_ptr self, uint64_t key, uint64_t job_id, const caf::error& err);
-
-void dispatch(self_ptr self, uint64_t job_id) {
-  auto& st = self->state;
-  auto& j = st.jobs.at(job_id);
-  const uint64_t seq = j.job.sequence_id;
-  const uint64_t key = pick_denoiser(st, seq);
-  if (key == 0) {
-    j.denoiser = 0;
-    st.queued.push_back(job_id);
-    if (st.options.log_blocks)
-      std::fprintf(stderr, "twotower context: no denoiser: job %llu of sequence %llu queued\n",
-                   static_cast<unsigned long long>(job_id), static_cast<unsigned long long>(seq));
-    return;
-  }
-  auto& d = st.denoisers.at(key);
-  if (++j.attempts > kMaxAttempts) {
-    const auto& s = st.seqs.at(seq);
-    abort_sequence(self, seq, false,
-                   msg::request_error{s.request_id, msg::error_code::peer_down,
-                                      "block " + std::to_string(j.job.block.block_index) + " failed on " +
-                                          std::to_string(kMaxAttempts) + " denoisers"});
-    return;
-  }
-  auto handle = make_handle(j.job.seed, st.shape, st.self_peer, seq, d.transport, st.book.epoch_of(key, seq));
-  if (handle.transport == msg::cache_transport::inline_bytes) st.book.record(key, seq, handle.epoch);
-  if (st.options.log_blocks)
-    std::fprintf(stderr, "twotower context: job %llu of sequence %llu (epoch %llu, %zu K/V bytes) sent to denoiser %llu\n",
-                 static_cast<unsigned long long>(job_id), static_cast<unsigned long long>(seq),
-                 static_cast<unsigned long long>(handle.epoch), handle.kv_delta.size(),
-                 static_cast<unsigned long long>(key));
-  j.token = handle.in_process_token;
-  j.denoiser = key;
-  d.load++;
-  st.metrics.block_sent(job_id, seq);
-  self->request(d.hdl, caf::infinite, to_wire(j.job, std::move(handle)))
-    .then([=](msg::block_committed& bc) { on_committed(self, key, job_id, bc); },
-          [=](caf::error& err) { on_job_error(self, key, job_id, err); });
-}
-
-void drain_queue(self_ptr self) {
-  auto& st = self->state;
-  std::deque<uint64_t> waiting;
-  waiting.swap(st.queued);
-  for (uint64_t id : waiting)
-    if (st.jobs.count(id)) dispatch(self, id);
-}
-
-// Takes the job back from denoiser `key`; false when it is not (any more) there.
-bool take_back(ContextState& st, uint64_t key, uint64_t job_id) {
-  auto it = st.jobs.find(job_id);
-  if (it == st.jobs.end() || it->second.denoiser != key) return false;  // stale: re-sent elsewhere
-  it->second.denoiser = 0;
-  release_lease(it->second);
-  if (auto d = st.denoisers.find(key); d != st.denoisers.end() && d->second.load > 0) d->second.load--;
-  return true;
-}
-
-void on_committed(self_ptr self, uint64_t key, uint64_t job_id, msg::block_committed& bc) {
-  auto& st = self->state;
-  if (!take_back(st, key, job_id)) return;
-  JobResult r;
-  std::string error;
-  if (!from_wire(bc, r, error) || r.sequence_id != st.jobs.at(job_id).job.sequence_id) {
-    on_job_error(self, 0, job_id, caf::make_error(caf::sec::invalid_argument, error));
-    return;
-  }
-  st.jobs.erase(job_id);
-  st.metrics.block_committed(job_id);
-  if (st.options.log_blocks)
-    std::fprintf(stderr, "twotower context: job %llu committed by denoiser %llu\n",
-                 static_cast<unsigned long long>(job_id), static_cast<unsigned long long>(key));
-  try {
-    handle_events(self, st.core->on_result(r));
-  } catch (const std::exception& e) {
-    fail_all(self, std::string("context: ") + e.what());
-  }
-}
-
-void on_job_error(self_ptr self, uint64_t key, uint64_t job_id, const caf::error& err) {
-  auto& st = self->state;
-  if (key != 0 && !take_back(st, key, job_id)) return;
-  auto& j = st.jobs.at(job_id);
-  const uint64_t seq = j.job.sequence_id;
-  std::fprintf(stderr, "twotower context: denoiser %llu failed job %llu: %s; re-sending\n",
-               static_cast<unsigned long long>(key), static_cast<unsigned long long>(job_id),
-               caf::to_string(err).c_str());
-  st.book.record(key, seq, 0);  // its replica is gone or out of step: start over
-  if (auto s = st.seqs.find(seq); s != st.seqs.end()) {
-    s->second.sticky = 0;
-    dispatch(self, job_id);
-  } else {
-    st.jobs.erase(job_id);
-    st.core->on_result(no_result(job_id, seq));
   }
 }
 
@@ -279,14 +117,19 @@ void stream(self_ptr self, uint64_t id, bool final) {
   c.finish = final ? msg::to_wire(r.finish) : msg::finish_reason::running;
   c.denoiser_forwards = r.denoiser_forwards;
   c.context_forwards = r.context_forwards;
+    c.committed_tokens = static_cast<uint32_t>(r.committed_tokens);
   self->send(s.client, c);
 }
+
+}  // namespace
 
 void handle_events(self_ptr self, const ContextEvents& ev) {
   auto& st = self->state;
   st.metrics.events(ev, *st.core);
   for (const BlockJob& job : ev.jobs) {
-    st.jobs[job.job_id] = ContextState::Job{job};
+    ContextState::Job j;
+    j.job = job;
+    st.jobs[job.job_id] = std::move(j);
     dispatch(self, job.job_id);
   }
   const std::set<uint64_t> finished(ev.finished.begin(), ev.finished.end());
@@ -301,36 +144,11 @@ void handle_events(self_ptr self, const ContextEvents& ev) {
   kick(self);
 }
 
+namespace {
+
 void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
-  if (auto k = st.denoiser_keys.find(dm.source); k != st.denoiser_keys.end()) {
-    const uint64_t key = k->second;
-    st.denoiser_keys.erase(k);
-    st.denoisers.erase(key);
-    st.metrics.peer(mon::names::role::denoiser, mon::names::event::down);
-    st.greeted.erase(dm.source);
-    st.book.forget_lessee(key);
-    for (auto& [id, s] : st.seqs)
-      if (s.sticky == key) s.sticky = 0;
-    std::vector<uint64_t> lost;
-    for (auto& [id, j] : st.jobs)
-      if (j.denoiser == key) lost.push_back(id);
-    std::fprintf(stderr, "twotower context: denoiser %llu is down (%s); re-sending its %zu block(s)\n",
-                 static_cast<unsigned long long>(key), caf::to_string(dm.reason).c_str(), lost.size());
-    for (uint64_t id : lost) {
-      auto& j = st.jobs.at(id);
-      j.denoiser = 0;
-      release_lease(j);
-      const uint64_t seq = j.job.sequence_id;
-      if (st.seqs.count(seq)) {
-        dispatch(self, id);
-      } else {
-        st.jobs.erase(id);
-        st.core->on_result(no_result(id, seq));
-      }
-    }
-    return;
-  }
+  if (on_denoiser_down(self, dm)) return;
   if (st.clients.count(dm.source)) {
     std::vector<uint64_t> ids;
     for (auto& [id, s] : st.seqs)
@@ -346,9 +164,12 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
     auto& st = self->state;
     st.model = &model;
     st.options = options;
-    st.core = std::make_unique<ContextCore>(model);
+    st.core = std::make_unique<ContextCore>(model, /*external_denoisers=*/true);
     st.shape = CacheShape::of(model.config);
     st.self_peer = this_process();
+    if (const size_t stale = shm::remove_stale_objects())
+      std::fprintf(stderr, "twotower context: removed %zu shared memory object(s) of dead processes\n", stale);
+    st.segments = std::make_unique<shm::SegmentTable>(st.self_peer, st.shape);
     self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
     return {
       [=](const msg::hello& h) -> msg::hello_ack {
@@ -398,26 +219,12 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
           if (s.request_id == r.request_id && s.client == client) return abort_sequence(self, id, true, std::nullopt);
       },
       [=](const msg::register_denoiser& r, const msg::denoiser_actor& d) -> msg::hello_ack {
-        auto& st = self->state;
-        if (!d) return {false, "register_denoiser without a denoiser handle"};
-        if (!self->current_sender() || !st.greeted.count(self->current_sender()->address()))
-          return {false, "register_denoiser before an accepted hello"};
-        if (st.denoiser_keys.count(d.address())) return {true, ""};
-        const uint64_t key = st.next_key++;
-        Peer peer{r.node, r.pid};
-        st.denoisers[key] = ContextState::Denoiser{d, peer, choose_transport(st.self_peer, peer)};
-        st.denoiser_keys[d.address()] = key;
-        self->monitor(d);
-        st.metrics.peer(mon::names::role::denoiser, mon::names::event::up);
-        std::fprintf(stderr, "twotower context: denoiser %llu registered (%s pid %llu, %s transport)\n",
-                     static_cast<unsigned long long>(key), r.node.c_str(), static_cast<unsigned long long>(r.pid),
-                     msg::to_string(st.denoisers[key].transport).c_str());
-        drain_queue(self);
-        return {true, ""};
+        return add_denoiser(self, r, d);
       },
       [=](const msg::release_handle&) {
         // Leases end with block_committed (the job's lease) or with the lessee's death.
       },
+      [=](msg::stats_atom) -> msg::context_stats { return stats_of(self->state); },
       [=](msg::load_atom) -> msg::load_report {
         auto& st = self->state;
         return {static_cast<uint32_t>(st.seqs.size()), static_cast<uint32_t>(st.queued.size())};

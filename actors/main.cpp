@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  batch      offline batch inference: JSONL requests in, JSONL results out\n"
     "  score      log-likelihood of a continuation under the context tower\n"
     "  bench      AR vs diffusion throughput and GEMM figures, as JSON\n"
+    "  bench-cluster  in-process engine vs context + denoiser processes, per transport, as JSON\n"
     "  eval       held-out perplexity and diffusion-vs-AR quality and speed, as JSON\n"
     "  context    serve as a context actor: --listen HOST:PORT (denoisers register with it)\n"
     "  denoiser   serve as a denoiser of a context actor: --context HOST:PORT\n"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return tt::cli::run_eval(args);
     if (command == "context") return tt::cli::run_context(args);
     if (command == "denoiser") return tt::cli::run_denoiser(args);
+    if (command == "bench-cluster") return tt::cli::run_bench_cluster(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;

@@ -6,36 +6,26 @@
 
 #include "actors/cache_transport.hpp"
 #include "actors/cluster_config.hpp"
+#include "actors/tls.hpp"
 #include "messages/engine_bridge.hpp"
 #include "messages/interfaces.hpp"
 #include "model/error.hpp"
 
 namespace tt::actors {
+namespace {
 
-GenerateResult generate_remote(const std::string& host, uint16_t port, const GenerateRequest& request,
-                               std::chrono::milliseconds timeout) {
-  using clock = std::chrono::steady_clock;
+int64_t deadline_after(std::chrono::milliseconds timeout) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch() +
+                                                               timeout)
+    .count();
+}
+
+// Connects (over TLS when configured) and says hello; throws tt::Error with the reason.
+msg::context_actor connect_and_greet(caf::actor_system& sys, caf::scoped_actor& self, const std::string& host,
+                                     uint16_t port, std::chrono::milliseconds timeout) {
   const auto where = host + ":" + std::to_string(port);
-  ClusterConfig cfg;
-  caf::actor_system sys{cfg};
-  auto context = sys.middleman().remote_actor<msg::context_actor>(host, port);
+  auto context = connect_actor<msg::context_actor>(sys, host, port);
   if (!context) throw Error("--connect " + where + ": cannot connect: " + sys.render(context.error()));
-
-  msg::generate_request wire;
-  wire.request_id = 1;
-  wire.prompt_tokens = msg::pack_int32(request.prompt);
-  wire.mode = msg::to_wire(request.mode);
-  wire.max_tokens = request.max_tokens;
-  wire.gamma = request.diffusion.gamma;
-  wire.block_size = request.diffusion.block_size;
-  wire.steps = request.diffusion.steps;
-  wire.temperature = request.diffusion.temperature;
-  wire.seed = request.diffusion.seed;
-  wire.deadline_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch() + timeout)
-                              .count();
-
-  caf::scoped_actor self{sys};
   // The handshake first: a context of another protocol version is refused with its reason.
   const auto hello_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10));
   std::string refused;
@@ -44,10 +34,53 @@ GenerateResult generate_remote(const std::string& host, uint16_t port, const Gen
              [&](caf::error& e) { refused = "no answer to hello: " + sys.render(e); });
   if (!refused.empty()) throw Error("--connect " + where + ": " + refused);
   self->monitor(*context);
+  return *context;
+}
+
+}  // namespace
+
+ScoreResult score_remote(const std::string& host, uint16_t port, const std::vector<int32_t>& prompt,
+                         const std::vector<int32_t>& continuation, std::chrono::milliseconds timeout,
+                         const TlsFiles& tls) {
+  const auto where = host + ":" + std::to_string(port);
+  ClusterConfig cfg;
+  apply_tls(cfg, tls);
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto context = connect_and_greet(sys, self, host, port, timeout);
+  msg::score_request wire{1, msg::pack_int32(prompt), msg::pack_int32(continuation), deadline_after(timeout)};
+  self->send(context, wire, caf::actor_cast<msg::client_actor>(self));
+  ScoreResult result;
+  std::string error;
+  self->receive(
+    [&](const msg::score_result& s) {
+      auto lp = msg::unpack_float64(s.token_logprobs, "score_result.token_logprobs");
+      if (!lp) return void(error = lp.error);
+      result.logprob = s.logprob;
+      result.token_logprobs = std::move(lp.value);
+    },
+    [&](const msg::request_error& e) { error = msg::to_string(e.code) + ": " + e.message; },
+    [&](const msg::token_chunk&) { error = "the context actor answered a score request with tokens"; },
+    [&](caf::down_msg& d) { error = "the context actor at " + where + " went down (" + sys.render(d.reason) + ")"; },
+    caf::after(timeout) >> [&] { error = "no answer from the context actor at " + where + " within the deadline"; });
+  if (!error.empty()) throw Error(error);
+  return result;
+}
+
+GenerateResult generate_remote(const std::string& host, uint16_t port, const GenerateRequest& request,
+                               std::chrono::milliseconds timeout, const TlsFiles& tls) {
+  using clock = std::chrono::steady_clock;
+  const auto where = host + ":" + std::to_string(port);
+  ClusterConfig cfg;
+  apply_tls(cfg, tls);
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto context = connect_and_greet(sys, self, host, port, timeout);
+  const auto wire = msg::to_wire_request(request, 1, deadline_after(timeout));
   const auto start = clock::now();
   // The context may be slow to notice its own deadline: allow it a little longer.
   const auto give_up = start + timeout + std::chrono::seconds(2);
-  self->send(*context, wire, caf::actor_cast<msg::client_actor>(self));
+  self->send(context, wire, caf::actor_cast<msg::client_actor>(self));
 
   GenerateResult result;
   result.prompt_tokens = static_cast<int>(request.prompt.size());
@@ -70,6 +103,7 @@ GenerateResult generate_remote(const std::string& host, uint16_t port, const Gen
         result.tokens.insert(result.tokens.end(), tokens.value.begin(), tokens.value.end());
         result.denoiser_forwards = c.denoiser_forwards;
         result.context_forwards = c.context_forwards;
+        result.committed_tokens = static_cast<int>(c.committed_tokens);
         if (!c.final) return;
         done = true;
         switch (c.finish) {
@@ -92,13 +126,6 @@ GenerateResult generate_remote(const std::string& host, uint16_t port, const Gen
   }
   if (!error.empty()) throw Error(error);
   result.seconds = std::chrono::duration<double>(clock::now() - start).count();
-  // Diffusion commits whole blocks: the count the engine reports (token_chunk has no field for it yet).
-  if (request.mode == Mode::diffusion) {
-    const int s = request.diffusion.block_size, n = static_cast<int>(result.tokens.size());
-    result.committed_tokens = (n + s - 1) / s * s;
-  } else if (request.mode == Mode::mock_ar) {
-    result.committed_tokens = static_cast<int>(result.tokens.size());
-  }
   return result;
 }
 

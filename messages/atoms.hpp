@@ -8,5 +8,7 @@ namespace tt::msg {
 
 // "How busy are you?"; answered by load_report.
 using load_atom = caf::atom_constant<caf::atom("tt_load")>;
+// "What did your block jobs cost so far?"; answered by context_stats.
+using stats_atom = caf::atom_constant<caf::atom("tt_stats")>;
 
 }  // namespace tt::msg

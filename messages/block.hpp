@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <caf/meta/type_name.hpp>
 
@@ -11,6 +12,15 @@
 #include "messages/cache_handle.hpp"
 
 namespace tt::msg {
+
+// What a denoiser is asked to do; wire values are fixed (new kinds are appended).
+enum class job_kind : uint8_t {
+  diffusion_block = 0,  // refine a masked block (time-conditioned)
+  next_token = 1,       // mock-AR: predict one token from the state before the last one
+};
+
+std::string to_string(job_kind k);
+bool is_known(job_kind k);
 
 // Context -> denoiser: refine one block of one sequence, conditioned on the
 // context cache the handle names.
@@ -25,6 +35,8 @@ struct denoise_block {
   uint64_t seed = 0;         // the request's seed
   bytes initial_tokens;      // int32: the block before refinement (mask ids, or the one token for mock-AR)
   bool time_conditioning = false;  // feed the block's own masked fraction t to the denoiser
+  job_kind kind = job_kind::diffusion_block;  // since protocol 2
+  uint32_t token_index = 0;  // next_token: index of the token to draw (its RNG stream); since protocol 2
 
   friend bool operator==(const denoise_block&, const denoise_block&) = default;
 };
@@ -32,7 +44,8 @@ struct denoise_block {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, denoise_block& x) {
   return f(caf::meta::type_name("tt.denoise_block"), x.job_id, x.handle, x.block_index, x.gamma,
-           x.block_size, x.steps, x.temperature, x.seed, x.initial_tokens, x.time_conditioning);
+           x.block_size, x.steps, x.temperature, x.seed, x.initial_tokens, x.time_conditioning, x.kind,
+           x.token_index);
 }
 
 // Denoiser -> context: the reply to denoise_block.

@@ -4,8 +4,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/meta/type_name.hpp>
+
+#include "messages/cache_handle.hpp"
 
 namespace tt::msg {
 
@@ -35,6 +38,42 @@ struct load_report {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_report& x) {
   return f(caf::meta::type_name("tt.load_report"), x.active_blocks, x.queued_blocks);
+}
+
+// What a context actor's block jobs cost, per cache transport (benchmarks):
+// sums since the actor started.
+struct transport_stats {
+  cache_transport transport = cache_transport::in_process;
+  uint64_t blocks = 0;            // denoise_block messages sent
+  uint64_t committed = 0;         // of them answered with block_committed
+  uint64_t kv_bytes = 0;          // K/V bytes carried inside denoise_block messages
+  uint64_t mamba_bytes = 0;       // Mamba state bytes carried inside denoise_block messages
+  uint64_t shm_bytes_written = 0; // bytes the owner copied into shared memory (not sent)
+  uint64_t block_message_bytes = 0;      // serialized denoise_block, cache payload excluded
+  uint64_t committed_message_bytes = 0;  // serialized block_committed
+  uint64_t publish_ns = 0;        // making the handles (owner side)
+  uint64_t round_trip_ns = 0;     // send to block_committed, over committed blocks
+
+  friend bool operator==(const transport_stats&, const transport_stats&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transport_stats& x) {
+  return f(caf::meta::type_name("tt.transport_stats"), x.transport, x.blocks, x.committed, x.kv_bytes,
+           x.mamba_bytes, x.shm_bytes_written, x.block_message_bytes, x.committed_message_bytes, x.publish_ns,
+           x.round_trip_ns);
+}
+
+// The answer to stats_atom: one entry per transport used so far.
+struct context_stats {
+  std::vector<transport_stats> transports;
+
+  friend bool operator==(const context_stats&, const context_stats&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, context_stats& x) {
+  return f(caf::meta::type_name("tt.context_stats"), x.transports);
 }
 
 }  // namespace tt::msg

@@ -48,4 +48,19 @@ decoded<GenerateRequest> to_engine_request(const generate_request& r) {
   return out;
 }
 
+generate_request to_wire_request(const GenerateRequest& r, uint64_t request_id, int64_t deadline_unix_ms) {
+  generate_request w;
+  w.request_id = request_id;
+  w.prompt_tokens = pack_int32(r.prompt);
+  w.mode = to_wire(r.mode);
+  w.max_tokens = r.max_tokens;
+  w.gamma = r.diffusion.gamma;
+  w.block_size = r.diffusion.block_size;
+  w.steps = r.diffusion.steps;
+  w.temperature = r.diffusion.temperature;
+  w.seed = r.diffusion.seed;
+  w.deadline_unix_ms = deadline_unix_ms;
+  return w;
+}
+
 }  // namespace tt::msg

@@ -16,4 +16,7 @@ finish_reason to_wire(FinishReason r);
 // range checks against the model stay with tt::validate.
 decoded<GenerateRequest> to_engine_request(const generate_request& r);
 
+// The wire form of an engine request (the client side of to_engine_request).
+generate_request to_wire_request(const GenerateRequest& r, uint64_t request_id, int64_t deadline_unix_ms);
+
 }  // namespace tt::msg

@@ -27,7 +27,9 @@ using client_actor = caf::typed_actor<
 using denoiser_actor = caf::typed_actor<
   caf::replies_to<hello>::with<hello_ack>,
   caf::replies_to<denoise_block>::with<block_committed>,
-  caf::replies_to<load_atom>::with<load_report>>;
+  caf::replies_to<load_atom>::with<load_report>,
+  // The owner: the sequence ended, drop what you hold of it (replica, mapping).
+  caf::reacts_to<release_handle>>;
 
 // A context tower: the home of its sequences and their caches.
 using context_actor = caf::typed_actor<
@@ -40,6 +42,8 @@ using context_actor = caf::typed_actor<
   caf::replies_to<register_denoiser, denoiser_actor>::with<hello_ack>,
   // A lessee (denoiser) gives a cache snapshot back.
   caf::reacts_to<release_handle>,
-  caf::replies_to<load_atom>::with<load_report>>;
+  caf::replies_to<load_atom>::with<load_report>,
+  // Cache bytes, message bytes and latency of its block jobs, per transport.
+  caf::replies_to<stats_atom>::with<context_stats>>;
 
 }  // namespace tt::msg

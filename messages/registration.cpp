@@ -27,6 +27,8 @@ void for_each_wire_type(F&& f) {
   f.template operator()<release_handle>("tt.release_handle");
   f.template operator()<register_denoiser>("tt.register_denoiser");
   f.template operator()<load_report>("tt.load_report");
+  f.template operator()<transport_stats>("tt.transport_stats");
+  f.template operator()<context_stats>("tt.context_stats");
   f.template operator()<client_actor>("tt.client_actor");
   f.template operator()<denoiser_actor>("tt.denoiser_actor");
   f.template operator()<context_actor>("tt.context_actor");

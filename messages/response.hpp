@@ -25,6 +25,7 @@ struct token_chunk {
   finish_reason finish = finish_reason::running;
   int32_t denoiser_forwards = 0;  // so far, for this sequence (metrics)
   int32_t context_forwards = 0;   // so far, for this sequence (metrics)
+  uint32_t committed_tokens = 0;  // so far: tokens the denoiser committed (whole blocks), since protocol 2
 
   friend bool operator==(const token_chunk&, const token_chunk&) = default;
 };
@@ -32,7 +33,7 @@ struct token_chunk {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
   return f(caf::meta::type_name("tt.token_chunk"), x.request_id, x.tokens, x.committed_total,
-           x.final, x.finish, x.denoiser_forwards, x.context_forwards);
+           x.final, x.finish, x.denoiser_forwards, x.context_forwards, x.committed_tokens);
 }
 
 // The answer to score_request.

@@ -26,13 +26,14 @@ struct ContextCore::Seq {
   std::vector<int32_t> extend; // tokens the next step() appends to the cache
 };
 
-ContextCore::ContextCore(const Model& model) : model_(model), tower_(model.config, model.weights.context.value()) {}
+ContextCore::ContextCore(const Model& model, bool external_denoisers)
+    : model_(model), external_denoisers_(external_denoisers), tower_(model.config, model.weights.context.value()) {}
 
 ContextCore::~ContextCore() = default;
 
 uint64_t ContextCore::submit(const GenerateRequest& request) {
   validate(request, model_.config);
-  if (request.mode != Mode::ar && !model_.weights.denoiser)
+  if (request.mode != Mode::ar && !model_.weights.denoiser && !external_denoisers_)
     throw Error(std::string("mode: ") + mode_name(request.mode) + " needs the denoiser tower, which is not loaded");
   const uint64_t id = next_sequence_++;
   auto s = std::make_unique<Seq>(id, request, model_.config);

@@ -29,7 +29,9 @@ struct ContextEvents {
 
 class ContextCore {
 public:
-  explicit ContextCore(const Model& model);
+  // `external_denoisers`: block jobs go to denoisers elsewhere (actors), so
+  // diffusion and mock-AR are accepted without the denoiser weights loaded.
+  explicit ContextCore(const Model& model, bool external_denoisers = false);
   ~ContextCore();
 
   // Validates (throws tt::Error naming the parameter) and admits a sequence; its prefill
@@ -65,6 +67,7 @@ private:
   void dispatch(Seq& s, ContextEvents& ev);
 
   const Model& model_;
+  bool external_denoisers_ = false;
   Tower tower_;
   uint64_t next_sequence_ = 1;
   uint64_t next_job_ = 1;

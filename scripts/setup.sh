@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   nlohmann-json3-dev libpcre2-dev            # config/checkpoint JSON, tokenizer regex
   libcaf-dev                                 # actors and remoting (CAF 0.17)
+  libssl-dev openssl                         # mutual TLS between nodes; test certificates
   libboost-dev libboost-program-options-dev  # Asio / Beast
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   prometheus                                 # promtool + server for monitoring checks

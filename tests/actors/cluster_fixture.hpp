@@ -114,11 +114,13 @@ public:  // helpers used by free functions of the tests too
   }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
 
-  // Starts the context actor and `n` denoisers, each registered before the next starts
-  // (so denoiser i gets key i + 1).
-  void start_cluster(int n) {
-    context_ = Child({"context", "--listen", "127.0.0.1:0", "--model", model_dir(), "--threads", "1", "--log-blocks"},
-                     path("context.out"), path("context.err"));
+  // Starts the context actor (with `extra` options) and `n` denoisers, each registered
+  // before the next starts (so denoiser i gets key i + 1).
+  void start_cluster(int n, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"context", "--listen", "127.0.0.1:0", "--model", model_dir(), "--threads", "1",
+                                  "--log-blocks"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    context_ = Child(args, path("context.out"), path("context.err"));
     ASSERT_TRUE(wait_for_text(path("context.out"), "listening on", 1, std::chrono::seconds(30)))
         << read_file(path("context.err"));
     const std::string out = read_file(path("context.out"));
@@ -128,9 +130,9 @@ public:  // helpers used by free functions of the tests too
   }
   void add_denoiser() {
     const int i = static_cast<int>(denoisers_.size());
-    denoisers_.emplace_back(std::vector<std::string>{"denoiser", "--context", address_, "--model", model_dir(),
-                                                     "--threads", "1"},
-                            path("denoiser" + std::to_string(i) + ".out"),
+    std::vector<std::string> args{"denoiser", "--context", address_, "--model", model_dir(), "--threads", "1"};
+    args.insert(args.end(), denoiser_args_.begin(), denoiser_args_.end());
+    denoisers_.emplace_back(args, path("denoiser" + std::to_string(i) + ".out"),
                             path("denoiser" + std::to_string(i) + ".err"));
     ASSERT_TRUE(wait_for_text(path("context.err"), "registered", denoisers_.size(), std::chrono::seconds(30)))
         << read_file(path("context.err")) << read_file(path("denoiser" + std::to_string(i) + ".err"));
@@ -140,7 +142,10 @@ public:  // helpers used by free functions of the tests too
   size_t start_generate(const std::vector<std::string>& args, const std::string& address) {
     std::vector<std::string> all{"generate", "--model", model_dir(), "--json"};
     all.insert(all.end(), args.begin(), args.end());
-    if (!address.empty()) all.insert(all.end(), {"--connect", address});
+    if (!address.empty()) {
+      all.insert(all.end(), {"--connect", address});
+      all.insert(all.end(), client_args_.begin(), client_args_.end());
+    }
     const size_t i = clients_.size();
     clients_.emplace_back(all, path("client" + std::to_string(i) + ".out"), path("client" + std::to_string(i) + ".err"));
     return i;
@@ -164,6 +169,8 @@ public:  // helpers used by free functions of the tests too
   }
 
   std::string dir_, address_;
+  std::vector<std::string> denoiser_args_;  // appended to every denoiser's options (e.g. TLS)
+  std::vector<std::string> client_args_;    // appended to every --connect client's options
   Child context_;
   std::vector<Child> denoisers_;
   std::vector<Child> clients_;
@@ -182,6 +189,31 @@ inline void expect_same_generation(const nlohmann::json& local, const nlohmann::
     }
   }
   for (auto it = local.begin(); it != local.end(); ++it) EXPECT_TRUE(remote.contains(it.key())) << it.key();
+}
+
+// Generation configs covering diffusion (several gamma, block sizes, sampling), AR and mock-AR.
+inline const std::vector<std::vector<std::string>> kConfigs = {
+    {"--mode", "diffusion", "--gamma", "0.5", "--prompt-ids", "5,6,7,8,9", "--max-tokens", "40"},
+    {"--mode", "diffusion", "--gamma", "0.8", "--prompt-ids", "11,3,250", "--max-tokens", "37", "--block-size", "8"},
+    {"--mode", "diffusion", "--gamma", "0.95", "--prompt-ids", "42", "--max-tokens", "33", "--steps", "8"},
+    {"--mode", "ar", "--prompt-ids", "5,6,7,8,9", "--max-tokens", "20"},
+    {"--mode", "mock-ar", "--prompt-ids", "5,6,7,8,9", "--max-tokens", "12"},
+    {"--mode", "mock-ar", "--prompt-ids", "77", "--max-tokens", "9"},
+    {"--mode", "diffusion", "--gamma", "0.8", "--prompt-ids", "9,8,7", "--max-tokens", "24", "--temperature", "0.7",
+     "--seed", "1234"},
+};
+
+// Runs every config against the cluster (all clients at once) and in process.
+inline void expect_cluster_matches_in_process(ClusterTest& t, const std::string& address) {
+  std::vector<size_t> remote;
+  for (const auto& c : kConfigs) remote.push_back(t.start_generate(c, address));
+  for (size_t i = 0; i < kConfigs.size(); ++i) {
+    SCOPED_TRACE("config " + std::to_string(i));
+    auto f = t.finish(remote[i]);
+    ASSERT_EQ(f.status, 0) << f.err;
+    auto local = t.generate(kConfigs[i], "");
+    expect_same_generation(local, nlohmann::json::parse(f.out));
+  }
 }
 
 }  // namespace tt::test

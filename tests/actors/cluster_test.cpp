@@ -8,34 +8,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::vector<std::vector<std::string>> kConfigs = {
-    {"--mode", "diffusion", "--gamma", "0.5", "--prompt-ids", "5,6,7,8,9", "--max-tokens", "40"},
-    {"--mode", "diffusion", "--gamma", "0.8", "--prompt-ids", "11,3,250", "--max-tokens", "37", "--block-size", "8"},
-    {"--mode", "diffusion", "--gamma", "0.95", "--prompt-ids", "42", "--max-tokens", "33", "--steps", "8"},
-    {"--mode", "ar", "--prompt-ids", "5,6,7,8,9", "--max-tokens", "20"},
-    {"--mode", "mock-ar", "--prompt-ids", "5,6,7,8,9", "--max-tokens", "12"},
-    {"--mode", "mock-ar", "--prompt-ids", "77", "--max-tokens", "9"},
-    {"--mode", "diffusion", "--gamma", "0.8", "--prompt-ids", "9,8,7", "--max-tokens", "24", "--temperature", "0.7",
-     "--seed", "1234"},
-};
-
-// Runs every config against the cluster (all clients at once) and in process.
-void expect_cluster_matches_in_process(ClusterTest& t, const std::string& address) {
-  std::vector<size_t> remote;
-  for (const auto& c : kConfigs) remote.push_back(t.start_generate(c, address));
-  for (size_t i = 0; i < kConfigs.size(); ++i) {
-    SCOPED_TRACE("config " + std::to_string(i));
-    auto f = t.finish(remote[i]);
-    ASSERT_EQ(f.status, 0) << f.err;
-    auto local = t.generate(kConfigs[i], "");
-    expect_same_generation(local, nlohmann::json::parse(f.out));
-  }
-}
-
-
 TEST_F(ClusterTest, OneDenoiserMatchesInProcess) {
   start_cluster(1);
   expect_cluster_matches_in_process(*this, address_);
+  // One host: auto picks shared memory.
+  EXPECT_NE(read_file(path("context.err")).find("shared_memory transport"), std::string::npos);
 }
 
 TEST_F(ClusterTest, ThreeDenoisersMatchInProcess) {
@@ -102,6 +79,29 @@ TEST_F(ClusterTest, DeadlineEndsTheRequestWithAnError) {
   EXPECT_EQ(f.status, 2) << f.err;
   EXPECT_NE(f.err.find("deadline"), std::string::npos) << f.err;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+}
+
+TEST_F(ClusterTest, ScoreOverTheClusterMatchesInProcess) {
+  start_cluster(1);
+  const std::vector<std::string> args{"score", "--model", model_dir(), "--json", "--prompt-ids", "5,6,7,8",
+                                      "--continuation-ids", "9,10,11,250,3"};
+  auto run = [&](const std::vector<std::string>& extra, const std::string& name) {
+    std::vector<std::string> all = args;
+    all.insert(all.end(), extra.begin(), extra.end());
+    Child c(all, path(name + ".out"), path(name + ".err"));
+    EXPECT_EQ(c.wait(60s), 0) << read_file(path(name + ".err"));
+    return nlohmann::json::parse(read_file(path(name + ".out")), nullptr, false);
+  };
+  const auto local = run({}, "score-local");
+  const auto remote = run({"--connect", address_}, "score-remote");
+  ASSERT_TRUE(local.contains("logprob")) << local;
+  EXPECT_EQ(local, remote);
+  // A bad continuation is the context's one-line error, not a crash.
+  Child bad({"score", "--model", model_dir(), "--prompt-ids", "5", "--continuation-ids", "999999", "--connect",
+             address_},
+            path("score-bad.out"), path("score-bad.err"));
+  EXPECT_EQ(bad.wait(60s), 2);
+  EXPECT_NE(read_file(path("score-bad.err")).find("bad_request"), std::string::npos) << read_file(path("score-bad.err"));
 }
 
 TEST_F(ClusterTest, UnreachableContextIsAOneLineError) {

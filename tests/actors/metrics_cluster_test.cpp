@@ -63,8 +63,10 @@ TEST_F(MetricsClusterTest, ALiveScrapePassesPromtoolAndCountsTheGeneration) {
   EXPECT_EQ(sample(den, "twotower_denoiser_steps_per_block_count"), blocks);
   EXPECT_EQ(sample(den, "twotower_denoiser_steps_per_block_sum"), forwards);
   EXPECT_EQ(sample(den, "twotower_engine_forward_batch_size_count{tower=\"denoiser\"}"), forwards);
-  EXPECT_GT(sample(den, "twotower_cache_handle_transfer_bytes_total{transport=\"network\"}").value_or(0), 0.0);
-  EXPECT_EQ(sample(den, "twotower_cache_handle_transfer_seconds_count{transport=\"network\"}"), blocks);
+  // One host: the cache handles go through shared memory (auto transport), zero bytes moved.
+  EXPECT_EQ(sample(den, "twotower_cache_handle_transfer_bytes_total{transport=\"shared_memory\"}"), 0.0);
+  EXPECT_EQ(sample(den, "twotower_cache_handle_transfer_seconds_count{transport=\"shared_memory\"}"), blocks);
+  EXPECT_EQ(sample(den, "twotower_cache_handle_transfer_bytes_total{transport=\"network\"}").value_or(0), 0.0);
   EXPECT_EQ(sample(den, "twotower_cluster_peer_events_total{role=\"context\",event=\"up\"}"), 1.0);
 
   // Each role exports only what it records (no always-zero duplicates in cluster sums).

@@ -50,17 +50,22 @@ void for_each_sample(F&& f) {
     "tt.generate_request");
   f(score_request{9, some_tokens(), pack_int32(std::vector<int32_t>{5, 6}), -5}, "tt.score_request");
   f(cancel_request{99}, "tt.cancel_request");
-  f(token_chunk{11, some_tokens(), 4096, true, finish_reason::stop, 17, 9}, "tt.token_chunk");
+  f(token_chunk{11, some_tokens(), 4096, true, finish_reason::stop, 17, 9, 4100}, "tt.token_chunk");
   f(score_result{12, -42.125, pack_float64(std::vector<double>{-1.5, -0.25})}, "tt.score_result");
   f(request_error{13, error_code::peer_down, "denoiser on node-b went away"}, "tt.request_error");
   f(sample_cache_handle(), "tt.cache_handle");
-  f(denoise_block{21, sample_cache_handle(), 3, 0.9f, 16, 8, 0.25f, 31337, some_tokens(), true},
+  f(denoise_block{21, sample_cache_handle(), 3, 0.9f, 16, 8, 0.25f, 31337, some_tokens(), true,
+                  job_kind::next_token, 1234},
     "tt.denoise_block");
   f(block_committed{21, 77, 3, some_tokens(), pack_float32(std::vector<float>{0.5f, 0.99f}), 6},
     "tt.block_committed");
   f(release_handle{77, 48}, "tt.release_handle");
   f(register_denoiser{"node-c", 555, 64}, "tt.register_denoiser");
   f(load_report{3, 14}, "tt.load_report");
+  const transport_stats ts{cache_transport::shared_memory, 1, 2, 3, 4, 5, 6, 7, 8, 1ull << 40};
+  f(ts, "tt.transport_stats");
+  f(context_stats{{ts, transport_stats{cache_transport::inline_bytes, 9, 8, 7, 6, 5, 4, 3, 2, 1}}},
+    "tt.context_stats");
 }
 
 }  // namespace tt::msg::test

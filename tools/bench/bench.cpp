@@ -61,32 +61,6 @@ constexpr const char* kPrompts[] = {
     "If a train leaves the station at 3 pm travelling at 60 km/h,",
 };
 
-// One prompt per sequence: the tokenized texts above (cycled), or, without a
-// usable tokenizer, 16 pseudo-random ids per sequence.
-std::vector<std::vector<int32_t>> make_prompts(const Model& m, int count) {
-  const int V = m.config.vocab_size;
-  constexpr int kTexts = static_cast<int>(std::size(kPrompts));
-  std::vector<std::vector<int32_t>> out;
-  bool ok = m.tokenizer.has_value();
-  for (int i = 0; ok && i < count; ++i) {
-    auto ids = m.tokenizer->encode(kPrompts[i % kTexts], true);
-    if (i >= kTexts) ids.insert(ids.end() - 1, static_cast<int32_t>(4 + i % std::max(1, V - 4)));  // keep them distinct
-    ok = ids.size() >= 2 && std::all_of(ids.begin(), ids.end(), [V](int32_t t) { return t >= 0 && t < V; });
-    out.push_back(std::move(ids));
-  }
-  if (ok) return out;
-  out.clear();
-  for (int i = 0; i < count; ++i) {
-    std::vector<int32_t> ids;
-    for (int j = 0; j < 16; ++j) {
-      const uint32_t h = (static_cast<uint32_t>(i) * 2654435761u) ^ (static_cast<uint32_t>(j + 1) * 40503u);
-      ids.push_back(static_cast<int32_t>(4 + (h ^ (h >> 13)) % static_cast<uint32_t>(std::max(1, V - 4))));
-    }
-    out.push_back(std::move(ids));
-  }
-  return out;
-}
-
 struct RunStats {
   json j;
   double tokens_per_second = 0;
@@ -129,6 +103,32 @@ RunStats run_batch(Engine& engine, const std::vector<std::vector<int32_t>>& prom
 }
 
 }  // namespace
+
+// One prompt per sequence: the tokenized texts above (cycled), or, without a
+// usable tokenizer, 16 pseudo-random ids per sequence.
+std::vector<std::vector<int32_t>> make_prompts(const Model& m, int count) {
+  const int V = m.config.vocab_size;
+  constexpr int kTexts = static_cast<int>(std::size(kPrompts));
+  std::vector<std::vector<int32_t>> out;
+  bool ok = m.tokenizer.has_value();
+  for (int i = 0; ok && i < count; ++i) {
+    auto ids = m.tokenizer->encode(kPrompts[i % kTexts], true);
+    if (i >= kTexts) ids.insert(ids.end() - 1, static_cast<int32_t>(4 + i % std::max(1, V - 4)));  // keep them distinct
+    ok = ids.size() >= 2 && std::all_of(ids.begin(), ids.end(), [V](int32_t t) { return t >= 0 && t < V; });
+    out.push_back(std::move(ids));
+  }
+  if (ok) return out;
+  out.clear();
+  for (int i = 0; i < count; ++i) {
+    std::vector<int32_t> ids;
+    for (int j = 0; j < 16; ++j) {
+      const uint32_t h = (static_cast<uint32_t>(i) * 2654435761u) ^ (static_cast<uint32_t>(j + 1) * 40503u);
+      ids.push_back(static_cast<int32_t>(4 + (h ^ (h >> 13)) % static_cast<uint32_t>(std::max(1, V - 4))));
+    }
+    out.push_back(std::move(ids));
+  }
+  return out;
+}
 
 json machine_info() {
   json j;

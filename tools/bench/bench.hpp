@@ -2,10 +2,15 @@
 // micro-benchmark and the real-size layer stack, as one JSON object.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+namespace tt {
+struct Model;
+}
 
 namespace tt::bench {
 
@@ -21,6 +26,10 @@ struct BenchOptions {
   double gemm_seconds_per_case = 0.5;
   double stack_seconds_per_measurement = 6.0;  // per shape and batch (LayerStackOptions)
 };
+
+// One prompt per sequence, the same every run: varied tokenized texts, or
+// pseudo-random ids when the model has no usable tokenizer.
+std::vector<std::vector<int32_t>> make_prompts(const Model& model, int count);
 
 // "threads", "hardware_concurrency", "cpu_model", "memory_bytes", "gemm_isa".
 nlohmann::json machine_info();
