@@ -15,5 +15,7 @@ int run_eval(const std::vector<std::string>& args);
 int run_context(const std::vector<std::string>& args);
 int run_denoiser(const std::vector<std::string>& args);
 int run_batch(const std::vector<std::string>& args);
+int run_router(const std::vector<std::string>& args);
+int run_serve(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

@@ -35,7 +35,11 @@ Metrics::Metrics(Registry& r)
       handle_transfer_bytes(with_each(r.counter(names::handle_transfer_bytes), "transport", names::transport::all)),
       handle_transfer_duration(
           with_each(r.histogram(names::handle_transfer_duration), "transport", names::transport::all)),
-      peer_events(r.counter(names::peer_events)) {
+      peer_events(r.counter(names::peer_events)),
+      router_requests_running(r.gauge(names::router_requests_running).with()),
+      router_requests_waiting(r.gauge(names::router_requests_waiting).with()),
+      router_queue_time(r.histogram(names::router_queue_time).with()),
+      router_tokens_per_forward(r.histogram(names::router_tokens_per_forward).with()) {
   for (std::string_view role : names::role::all)
     for (std::string_view event : names::event::all) peer_events.with({{"role", role}, {"event", event}});
 }

@@ -44,6 +44,12 @@ struct Metrics {
 
   // cluster
   Family<Counter>& peer_events;  // {role, event}
+
+  // router: admission and per-request decoding
+  Gauge& router_requests_running;
+  Gauge& router_requests_waiting;
+  Histogram& router_queue_time;
+  Histogram& router_tokens_per_forward;
 };
 
 }  // namespace tt::mon

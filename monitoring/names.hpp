@@ -148,12 +148,25 @@ inline constexpr MetricSpec peer_events{counter, "twotower_cluster_peer_events_t
                                         "Peers seen coming up or going down, by role and event.",
                                         role_event_labels};
 
+// --- router: admission and per-request decoding (appended) ----------------------
+inline constexpr MetricSpec router_requests_running{gauge, "twotower_router_requests_running",
+                                                    "Requests this router has sent to a context actor, not finished."};
+inline constexpr MetricSpec router_requests_waiting{gauge, "twotower_router_requests_waiting",
+                                                    "Requests admitted by this router and queued for a context actor."};
+inline constexpr MetricSpec router_queue_time{
+    histogram, "twotower_router_queue_time_seconds",
+    "Seconds a request waited in the router's queue before it was sent to a context actor.", {}, queue_buckets};
+inline constexpr MetricSpec router_tokens_per_forward{
+    histogram, "twotower_router_tokens_per_denoiser_forward",
+    "Generated tokens per denoiser forward of one finished diffusion request.", {}, tokens_per_forward_buckets};
+
 // Every spec above, for registering and checking them all.
 inline constexpr const MetricSpec* all[] = {
     &requests,          &rejections,         &time_to_first_token, &inter_token_latency,   &request_duration,
     &prompt_tokens,     &generation_tokens,  &migrations,          &queue_time,            &requests_running,
     &requests_waiting,  &cache_used,         &cache_capacity,      &block_latency,         &steps_per_block,
     &tokens_per_forward, &forward_batch_size, &handle_transfer_bytes, &handle_transfer_duration, &peer_events,
+    &router_requests_running, &router_requests_waiting, &router_queue_time, &router_tokens_per_forward,
 };
 
 }  // namespace tt::mon::names
