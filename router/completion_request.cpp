@@ -51,6 +51,7 @@ std::optional<ApiError> get_float(const json& body, const char* name, double lo,
 }
 
 std::optional<ApiError> encode(const std::string& text, const ModelLimits& limits, std::vector<int32_t>& out) {
+  if (text.empty()) return bad_request("prompt: empty text", "prompt", "invalid_value");
   if (!limits.tokenizer) return bad_request("prompt: this model has no tokenizer; send token ids", "prompt");
   try {
     out = limits.tokenizer->encode(text, true);

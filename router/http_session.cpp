@@ -8,6 +8,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "monitoring/metrics.hpp"
+#include "monitoring/names.hpp"
 #include "router/api.hpp"
 
 namespace tt::router {
@@ -25,6 +27,7 @@ net::awaitable<void> serve_connection(StreamPtr s, Api& api) {
     s->expires_after(std::chrono::minutes(5));  // idle keep-alive connections go away
     co_await http::async_read(*s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec == http::error::body_limit) {
+      api.metrics().rejections.with({"reason", mon::names::reason::invalid_request}).inc();
       const auto res = api.error(ApiError{413,
                                           "the request body is larger than " +
                                               std::to_string(api.options().max_body_bytes) + " bytes",
