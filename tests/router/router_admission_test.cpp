@@ -34,7 +34,7 @@ TEST_F(RouterTest, AFullQueueAnswers429WithRetryAfter) {
   EXPECT_EQ(metric("twotower_router_requests_running"), 1);
   const auto r = refused.post("/v1/completions", long_request(false, 16));
   EXPECT_EQ(r.status, 429) << r.body;
-  EXPECT_EQ(r.headers["Retry-After"], "1");
+  EXPECT_EQ(r.headers.at("Retry-After"), "1");
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "queue_full");
   EXPECT_EQ(metric("twotower_router_rejections_total{reason=\"queue_full\"}"), 1);
   // Streaming and queued requests still complete.
@@ -47,7 +47,7 @@ TEST_F(RouterTest, AFullQueueAnswers429WithRetryAfter) {
 
 TEST_F(RouterTest, APassedDeadlineAnswers504AndFreesTheContext) {
   start_context();
-  start_router({"--timeout", "0.5"});
+  start_router({"--timeout", "1"}, true, 600000);
   HttpClient c(port_);
   const auto started = std::chrono::steady_clock::now();
   const auto r = c.post("/v1/completions", long_request(false, 2048));
@@ -61,8 +61,12 @@ TEST_F(RouterTest, APassedDeadlineAnswers504AndFreesTheContext) {
   const size_t blocks = blocks_sent(*this, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   EXPECT_EQ(blocks_sent(*this, 0), blocks);
-  // A stream whose deadline passes mid-way ends with an error event.
-  ASSERT_EQ(c.start_stream("/v1/completions", long_request(true, 2048)).status, 200);
+  // A stream whose deadline passes mid-way ends with an error event (small
+  // blocks, so that the first arrives well before the deadline).
+  auto body = json::parse(long_request(true, 2048));
+  body["block_size"] = 4;
+  body["steps_per_block"] = 2;
+  ASSERT_EQ(c.start_stream("/v1/completions", body.dump()).status, 200);
   const auto events = c.all_events();
   ASSERT_GE(events.size(), 2u);
   EXPECT_EQ(events.back(), "[DONE]");
@@ -71,7 +75,7 @@ TEST_F(RouterTest, APassedDeadlineAnswers504AndFreesTheContext) {
 
 TEST_F(RouterTest, AClientThatDisconnectsCancelsItsGenerationUpstream) {
   start_context();
-  start_router({"--max-running", "1", "--max-queue", "0"});
+  start_router({"--max-running", "1", "--max-queue", "0"}, true, 600000);
   for (bool stream : {false, true}) {
     const size_t before = blocks_sent(*this, 0);
     {

@@ -62,11 +62,12 @@ public:
   void kill_context(size_t i) { procs_[context_proc_[i]].kill_now(SIGKILL); }
 
   // The router in front of every context started so far; waits until /ready.
-  void start_router(const std::vector<std::string>& extra = {}, bool wait_ready = true) {
+  // Probes send a block to a denoiser each: tests that count blocks probe rarely.
+  void start_router(const std::vector<std::string>& extra = {}, bool wait_ready = true, int probe_ms = 200) {
     std::string list;
     for (const auto& c : contexts_) list += (list.empty() ? "" : ",") + c;
     std::vector<std::string> args{"router", "--listen", "127.0.0.1:0", "--context", list, "--model", router_model_dir(),
-                                  "--probe-interval-ms", "200"};
+                                  "--probe-interval-ms", std::to_string(probe_ms)};
     args.insert(args.end(), extra.begin(), extra.end());
     router_ = Child(args, path("router.out"), path("router.err"));
     ASSERT_TRUE(wait_for_text(path("router.out"), "listening on", 1, std::chrono::seconds(60)))

@@ -17,12 +17,11 @@ size_t blocks_sent(RouterTest& t, size_t context) {
 TEST_F(RouterTest, AStreamSurvivesItsContextActorBeingKilled) {
   start_context();
   start_context();
-  start_router({"--policy", "least-loaded"});
+  start_router({"--policy", "least-loaded"}, true, 600000);
   const json body{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", 160}, {"stream", true}};
   const auto truth = generate_connect({"--prompt", "Once upon a time", "--max-tokens", "160"}, 1);
   ASSERT_FALSE(truth.is_discarded());
-  // Probes send blocks too: wait for a quiet moment, then see who gets the request.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // (Probes send blocks too: the router above probes once, at start-up.)
   HttpClient c(port_);
   ASSERT_EQ(c.start_stream("/v1/completions", body.dump()).status, 200);
   std::vector<std::string> events;
