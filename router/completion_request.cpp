@@ -165,10 +165,10 @@ std::optional<ApiError> parse_fields(const json& body, const ModelLimits& limits
   }
   if (auto e = get_float(body, "gamma", 0, 1, true, p.gamma)) return e;
   v = p.block_size;
-  if (auto e = get_int(body, "block_size", 1, 4096, v)) return e;
+  if (auto e = get_int(body, "block_size", 1, 256, v)) return e;
   p.block_size = static_cast<int>(v);
   v = p.steps_per_block;
-  if (auto e = get_int(body, "steps_per_block", 1, 4096, v)) return e;
+  if (auto e = get_int(body, "steps_per_block", 1, 256, v)) return e;
   p.steps_per_block = static_cast<int>(v);
   const int64_t total = static_cast<int64_t>(p.prompt.size()) + p.max_tokens;
   if (total > limits.context_limit)

@@ -116,7 +116,7 @@ TEST_F(CompletionRequestTest, BadFieldsNameTheParameter) {
       {with("gamma", 0), "gamma", "out_of_range"},
       {with("gamma", 1.5), "gamma", "out_of_range"},
       {with("block_size", 0), "block_size", "out_of_range"},
-      {with("steps_per_block", 5000), "steps_per_block", "out_of_range"},
+      {with("steps_per_block", 257), "steps_per_block", "out_of_range"},
       {with("max_tokens", 64), "prompt", "context_length_exceeded"},
   };
   for (const auto& c : cases) {
