@@ -58,12 +58,15 @@ Proc spawn_child(const std::string& name, std::vector<std::string> args, bool ca
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // Own process group: Ctrl-C reaches only `serve`, which stops the router first (drain).
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   const int rc = posix_spawn(&p.pid, self.c_str(), &fa, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (capture) close(fds[1]);
   if (rc != 0) throw Error("serve: cannot start the " + name + " process");
+  std::fprintf(stderr, "twotower serve: started %s pid %d\n", name.c_str(), static_cast<int>(p.pid));
   p.out = capture ? fds[0] : -1;
   return p;
 }
