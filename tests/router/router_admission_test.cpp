@@ -47,14 +47,14 @@ TEST_F(RouterTest, AFullQueueAnswers429WithRetryAfter) {
 
 TEST_F(RouterTest, APassedDeadlineAnswers504AndFreesTheContext) {
   start_context();
-  start_router({"--timeout", "1"}, true, 600000);
+  start_router({"--timeout", "2"}, true, 600000);
   HttpClient c(port_);
   const auto started = std::chrono::steady_clock::now();
   const auto r = c.post("/v1/completions", long_request(false, 2048));
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_EQ(r.status, 504) << r.body;
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "deadline_exceeded");
-  EXPECT_LT(took, 3.0);
+  EXPECT_LT(took, 5.0);  // 2 s deadline, plus a loaded machine's slack
   EXPECT_EQ(metric("twotower_router_requests_total{outcome=\"deadline\"}"), 1);
   // The context stops working on it: no more blocks are sent after a moment.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
