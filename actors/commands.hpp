@@ -16,5 +16,7 @@ int run_context(const std::vector<std::string>& args);
 int run_denoiser(const std::vector<std::string>& args);
 int run_batch(const std::vector<std::string>& args);
 int run_bench_cluster(const std::vector<std::string>& args);
+int run_router(const std::vector<std::string>& args);
+int run_serve(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

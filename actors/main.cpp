@@ -26,6 +26,8 @@ constexpr const char* kUsage =
     "  eval       held-out perplexity and diffusion-vs-AR quality and speed, as JSON\n"
     "  context    serve as a context actor: --listen HOST:PORT (denoisers register with it)\n"
     "  denoiser   serve as a denoiser of a context actor: --context HOST:PORT\n"
+    "  router     OpenAI-compatible HTTP API in front of context actors: --listen, --context\n"
+    "  serve      router + context + denoisers on this machine (the way to run the server)\n"
     "  version    print the version\n"
     "\n"
     "Run `twotower <command> --help` for the options of a command.\n";
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
     if (command == "context") return tt::cli::run_context(args);
     if (command == "denoiser") return tt::cli::run_denoiser(args);
     if (command == "bench-cluster") return tt::cli::run_bench_cluster(args);
+    if (command == "router") return tt::cli::run_router(args);
+    if (command == "serve") return tt::cli::run_serve(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;

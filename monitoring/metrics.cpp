@@ -40,7 +40,11 @@ Metrics::Metrics(Registry& r)
       context_time_to_first_token(r.histogram(names::context_time_to_first_token).with()),
       context_request_duration(r.histogram(names::context_request_duration).with()),
       context_prompt_tokens(r.counter(names::context_prompt_tokens).with()),
-      context_generation_tokens(r.counter(names::context_generation_tokens).with()) {
+      context_generation_tokens(r.counter(names::context_generation_tokens).with()),
+      router_requests_running(r.gauge(names::router_requests_running).with()),
+      router_requests_waiting(r.gauge(names::router_requests_waiting).with()),
+      router_queue_time(r.histogram(names::router_queue_time).with()),
+      router_tokens_per_forward(r.histogram(names::router_tokens_per_forward).with()) {
   for (std::string_view role : names::role::all)
     for (std::string_view event : names::event::all) peer_events.with({{"role", role}, {"event", event}});
 }

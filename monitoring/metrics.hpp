@@ -51,6 +51,11 @@ struct Metrics {
   Histogram& context_request_duration;
   Counter& context_prompt_tokens;
   Counter& context_generation_tokens;
+  // router: admission and per-request decoding
+  Gauge& router_requests_running;
+  Gauge& router_requests_waiting;
+  Histogram& router_queue_time;
+  Histogram& router_tokens_per_forward;
 };
 
 }  // namespace tt::mon

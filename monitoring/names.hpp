@@ -166,6 +166,17 @@ inline constexpr MetricSpec context_prompt_tokens{counter, "twotower_context_pro
                                                   "Prompt tokens of requests a context actor admitted."};
 inline constexpr MetricSpec context_generation_tokens{counter, "twotower_context_generation_tokens_total",
                                                       "Generated tokens a context actor streamed to its clients."};
+// --- router: admission and per-request decoding (appended) ----------------------
+inline constexpr MetricSpec router_requests_running{gauge, "twotower_router_requests_running",
+                                                    "Requests this router has sent to a context actor, not finished."};
+inline constexpr MetricSpec router_requests_waiting{gauge, "twotower_router_requests_waiting",
+                                                    "Requests admitted by this router and queued for a context actor."};
+inline constexpr MetricSpec router_queue_time{
+    histogram, "twotower_router_queue_time_seconds",
+    "Seconds a request waited in the router's queue before it was sent to a context actor.", {}, queue_buckets};
+inline constexpr MetricSpec router_tokens_per_forward{
+    histogram, "twotower_router_tokens_per_denoiser_forward",
+    "Generated tokens per denoiser forward of one finished diffusion request.", {}, tokens_per_forward_buckets};
 
 // Every spec above, for registering and checking them all.
 inline constexpr const MetricSpec* all[] = {
@@ -175,6 +186,7 @@ inline constexpr const MetricSpec* all[] = {
     &tokens_per_forward, &forward_batch_size, &handle_transfer_bytes, &handle_transfer_duration, &peer_events,
     &context_requests,  &context_time_to_first_token, &context_request_duration, &context_prompt_tokens,
     &context_generation_tokens,
+    &router_requests_running, &router_requests_waiting, &router_queue_time, &router_tokens_per_forward,
 };
 
 }  // namespace tt::mon::names

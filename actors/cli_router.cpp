@@ -1,0 +1,124 @@
+// `twotower router`: the OpenAI-compatible HTTP front door in front of context actors.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <signal.h>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/cli_args.hpp"
+#include "actors/cluster_config.hpp"
+#include "actors/commands.hpp"
+#include "model/error.hpp"
+#include "model/model.hpp"
+#include "monitoring/metrics.hpp"
+#include "monitoring/registry.hpp"
+#include "router/api.hpp"
+#include "router/dispatcher.hpp"
+#include "router/http_server.hpp"
+#include "router/routing_policy.hpp"
+
+namespace tt::cli {
+namespace {
+
+constexpr const char* kRouterHelp =
+    "usage: twotower router --listen HOST:PORT --context HOST:PORT[,HOST:PORT...] [--model DIR]\n"
+    "                       [--model-name NAME] [--api-key KEY] [--max-queue 256] [--max-running 64]\n"
+    "                       [--timeout SECONDS (300)] [--policy affinity|least-loaded] [--http-threads 1]\n"
+    "                       [--max-body-bytes 1048576] [--probe-interval-ms 2000] [--drain-seconds 60]\n"
+    "  OpenAI-compatible API: POST /v1/completions, POST /v1/chat/completions, GET /v1/models,\n"
+    "  GET /health, GET /ready, GET /metrics. The model directory supplies the tokenizer and the\n"
+    "  context limit (no weights are loaded). --max-running is per context actor; more requests\n"
+    "  wait in a queue of --max-queue, beyond which they get 429. PORT 0 picks a free port; the\n"
+    "  first line on stdout is 'listening on HOST:PORT'. SIGINT/SIGTERM: stop accepting, let\n"
+    "  in-flight requests finish (at most --drain-seconds), exit.\n";
+
+std::vector<std::pair<std::string, uint16_t>> parse_contexts(const std::string& list) {
+  std::vector<std::pair<std::string, uint16_t>> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = list.find(',', start);
+    const std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    out.push_back(actors::parse_host_port(one, "context"));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool wait_for_stop_signal(std::chrono::milliseconds slice) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  timespec ts{static_cast<time_t>(slice.count() / 1000), static_cast<long>(slice.count() % 1000) * 1000000L};
+  return sigtimedwait(&set, nullptr, &ts) > 0;
+}
+
+}  // namespace
+
+int run_router(const std::vector<std::string>& argv) {
+  for (const auto& a : argv)
+    if (a == "--help" || a == "-h") return std::fputs(kRouterHelp, stdout), 0;
+  Args a(argv,
+         {"listen", "context", "model", "model-name", "api-key", "max-queue", "max-running", "timeout", "policy",
+          "http-threads", "max-body-bytes", "probe-interval-ms", "drain-seconds"},
+         {});
+  if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
+  if (!a.has("context")) throw Error("--context HOST:PORT[,HOST:PORT...] is required");
+  const auto [host, port] = actors::parse_host_port(*a.str("listen"), "listen");
+  router::DispatcherOptions dopt;
+  dopt.contexts = parse_contexts(*a.str("context"));
+  dopt.max_queue = static_cast<uint32_t>(a.integer("max-queue", 256, 0, 1 << 20));
+  dopt.max_running_per_context = static_cast<uint32_t>(a.integer("max-running", 64, 1, 1 << 20));
+  dopt.policy = a.str("policy", "affinity");
+  if (!router::make_policy(dopt.policy)) throw Error("--policy: must be affinity or least-loaded");
+  dopt.probe_interval = std::chrono::milliseconds(a.integer("probe-interval-ms", 2000, 10, 3600000));
+  dopt.ready_window = std::max(dopt.ready_window, 5 * dopt.probe_interval);
+  router::ApiOptions aopt;
+  aopt.api_key = a.str("api-key", "");
+  const double timeout = a.number("timeout", 300.0);
+  if (!(timeout > 0 && timeout <= 86400)) throw Error("--timeout: must be in (0, 86400] seconds");
+  aopt.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+  aopt.max_body_bytes = static_cast<size_t>(a.integer("max-body-bytes", 1 << 20, 1024, 1 << 30));
+  const int threads = static_cast<int>(a.integer("http-threads", 1, 1, 64));
+  const auto drain = std::chrono::seconds(a.integer("drain-seconds", 60, 0, 86400));
+
+  LoadOptions load;
+  load.context = load.denoiser = false;  // tokenizer and config only
+  auto model = Model::load(a.str("model", default_model_dir()), load);
+  router::ModelLimits limits;
+  limits.model_name = a.str("model-name", std::filesystem::path(model->dir).filename().string());
+  if (limits.model_name.empty()) limits.model_name = "twotower";
+  limits.context_limit = model->config.max_position_embeddings > 0 ? model->config.max_position_embeddings : 1 << 20;
+  limits.vocab_size = model->config.vocab_size;
+  limits.tokenizer = model->tokenizer ? &*model->tokenizer : nullptr;
+
+  actors::block_stop_signals();
+  actors::ClusterConfig cfg;
+  caf::actor_system sys{cfg};
+  mon::Registry registry;
+  mon::Metrics metrics(registry);
+  router::Dispatcher dispatcher(sys, dopt, metrics);
+  router::Api api(limits, aopt, dispatcher, registry, metrics);
+  router::HttpServer server(api, host, port);
+  server.start(threads);
+  std::printf("listening on %s:%u\n", host.c_str(), static_cast<unsigned>(server.port()));
+  std::fflush(stdout);
+  while (!wait_for_stop_signal(std::chrono::milliseconds(500))) {
+  }
+  std::fprintf(stderr, "twotower router: draining %u request(s)\n", dispatcher.status().active.load());
+  dispatcher.drain();
+  server.stop_accepting();
+  const auto until = std::chrono::steady_clock::now() + drain;
+  while (dispatcher.status().active > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last responses leave
+  dispatcher.shutdown();
+  server.stop();
+  return 0;
+}
+
+}  // namespace tt::cli

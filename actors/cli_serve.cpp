@@ -1,0 +1,189 @@
+// `twotower serve`: the whole server on this machine — one context actor, N
+// denoisers and the router, each a process of this binary — stopped together
+// on SIGINT/SIGTERM, the router first so in-flight requests finish.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/cli_args.hpp"
+#include "actors/commands.hpp"
+#include "model/error.hpp"
+#include "model/model.hpp"
+
+extern char** environ;
+
+namespace tt::cli {
+namespace {
+
+constexpr const char* kServeHelp =
+    "usage: twotower serve [--port 8000] [--host 127.0.0.1] [--denoisers 1] [--model DIR]\n"
+    "                      [--threads N] [--api-key KEY] [--timeout SECONDS] [--max-queue N]\n"
+    "  Starts a context actor, N denoisers and the router (OpenAI-compatible API on HOST:PORT) as\n"
+    "  processes of this binary; Ctrl-C / SIGTERM drains in-flight requests and stops them all.\n";
+
+struct Proc {
+  std::string name;
+  pid_t pid = -1;
+  int out = -1;  // read end of its stdout (context, router), -1 when inherited
+};
+
+Proc spawn_child(const std::string& name, std::vector<std::string> args, bool capture) {
+  Proc p{name};
+  const std::string self = "/proc/self/exe";
+  args.insert(args.begin(), "twotower");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fds[2] = {-1, -1};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (capture) {
+    if (pipe(fds) != 0) throw Error("serve: pipe: cannot create");
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+  }
+  // The children get default signal handling even though this thread blocks SIGINT/SIGTERM.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  // Own process group: Ctrl-C reaches only `serve`, which stops the router first (drain).
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+  const int rc = posix_spawn(&p.pid, self.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (capture) close(fds[1]);
+  if (rc != 0) throw Error("serve: cannot start the " + name + " process");
+  std::fprintf(stderr, "twotower serve: started %s pid %d\n", name.c_str(), static_cast<int>(p.pid));
+  p.out = capture ? fds[0] : -1;
+  return p;
+}
+
+// The "listening on HOST:PORT" line a child prints first; then its stdout is forwarded.
+std::string address_of(Proc& p, std::chrono::seconds limit) {
+  std::string line;
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (line.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    pollfd pfd{p.out, POLLIN, 0};
+    if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+      throw Error("serve: the " + p.name + " process did not start listening within " +
+                  std::to_string(limit.count()) + " s");
+    char c;
+    if (read(p.out, &c, 1) != 1) throw Error("serve: the " + p.name + " process exited during start-up");
+    line += c;
+  }
+  const auto at = line.find("listening on ");
+  if (at == std::string::npos) throw Error("serve: unexpected first line from the " + p.name + ": " + line);
+  std::thread([fd = p.out] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) fwrite(buf, 1, static_cast<size_t>(n), stdout);
+  }).detach();
+  return line.substr(at + 13, line.find('\n') - at - 13);
+}
+
+bool exited(Proc& p) {
+  if (p.pid <= 0) return true;
+  int st = 0;
+  if (waitpid(p.pid, &st, WNOHANG) == p.pid) {
+    p.pid = -1;
+    return true;
+  }
+  return false;
+}
+
+void stop(std::vector<Proc>& procs, std::chrono::seconds grace) {
+  for (auto& p : procs)
+    if (p.pid > 0) kill(p.pid, SIGTERM);
+  const auto until = std::chrono::steady_clock::now() + grace;
+  for (auto& p : procs) {
+    while (!exited(p) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (p.pid > 0) {
+      kill(p.pid, SIGKILL);
+      waitpid(p.pid, nullptr, 0);
+      p.pid = -1;
+    }
+  }
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& argv) {
+  for (const auto& a : argv)
+    if (a == "--help" || a == "-h") return std::fputs(kServeHelp, stdout), 0;
+  Args a(argv, {"port", "host", "denoisers", "model", "threads", "api-key", "timeout", "max-queue"}, {});
+  const auto port = a.integer("port", 8000, 0, 65535);
+  const std::string host = a.str("host", "127.0.0.1");
+  const auto denoisers = a.integer("denoisers", 1, 1, 64);
+  const std::string model = a.str("model", default_model_dir());
+  std::vector<std::string> common{"--model", model};
+  if (a.has("threads")) common.insert(common.end(), {"--threads", *a.str("threads")});
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  std::vector<Proc> workers;  // context and denoisers, stopped after the router
+  std::vector<Proc> front;    // the router
+  try {
+    auto args = std::vector<std::string>{"context", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), common.begin(), common.end());
+    workers.push_back(spawn_child("context", args, true));
+    const std::string context = address_of(workers.back(), std::chrono::seconds(300));
+    for (int i = 0; i < denoisers; ++i) {
+      args = {"denoiser", "--context", context};
+      args.insert(args.end(), common.begin(), common.end());
+      workers.push_back(spawn_child("denoiser", args, false));
+    }
+    args = {"router", "--listen", host + ":" + std::to_string(port), "--context", context, "--model", model};
+    for (const char* opt : {"api-key", "timeout", "max-queue"})
+      if (a.has(opt)) args.insert(args.end(), {std::string("--") + opt, *a.str(opt)});
+    front.push_back(spawn_child("router", args, true));
+    const std::string where = address_of(front.back(), std::chrono::seconds(300));
+    std::printf("listening on %s\n", where.c_str());
+    std::fprintf(stderr, "twotower serve: OpenAI-compatible API at http://%s/v1 (1 context, %lld denoiser(s))\n",
+                 where.c_str(), static_cast<long long>(denoisers));
+    std::fflush(stdout);
+  } catch (const Error&) {
+    stop(front, std::chrono::seconds(5));
+    stop(workers, std::chrono::seconds(5));
+    throw;
+  }
+  int status = 0;
+  for (;;) {
+    timespec ts{0, 200 * 1000000L};
+    if (sigtimedwait(&set, nullptr, &ts) > 0) break;
+    bool died = false;
+    for (auto* group : {&front, &workers})
+      for (auto& p : *group)
+        if (exited(p)) {
+          std::fprintf(stderr, "twotower serve: the %s process exited; stopping\n", p.name.c_str());
+          died = true;
+        }
+    if (died) {
+      status = 1;
+      break;
+    }
+  }
+  stop(front, std::chrono::seconds(75));  // the router drains its in-flight requests first
+  stop(workers, std::chrono::seconds(10));
+  return status;
+}
+
+}  // namespace tt::cli

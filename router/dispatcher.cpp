@@ -1,0 +1,93 @@
+// The dispatcher facade and its connector thread (see dispatcher.hpp).
+#include "router/dispatcher.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/cache_transport.hpp"
+#include "messages/interfaces.hpp"
+#include "router/router_actor.hpp"
+
+namespace tt::router {
+
+Dispatcher::Dispatcher(caf::actor_system& sys, DispatcherOptions options, mon::Metrics& metrics)
+    : sys_(sys),
+      options_(std::move(options)),
+      status_(std::make_shared<DispatcherStatus>()),
+      connected_(std::make_shared<std::vector<std::atomic<bool>>>(options_.contexts.size())) {
+  actor_ = spawn_router_actor(sys_, options_, metrics, status_, connected_);
+  connector_ = std::thread([this] { connect_loop(); });
+}
+
+Dispatcher::~Dispatcher() { shutdown(); }
+
+void Dispatcher::shutdown() {
+  stop_ = true;
+  if (connector_.joinable()) connector_.join();
+  if (!actor_) return;
+  caf::scoped_actor self{sys_};
+  self->monitor(actor_);
+  self->send_exit(actor_, caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [] {});
+  actor_ = nullptr;
+}
+
+uint64_t Dispatcher::submit(Generation generation, EventSink sink) {
+  auto sub = std::make_shared<Submission>();
+  sub->id = next_id_++;
+  sub->generation = std::move(generation);
+  sub->sink = std::move(sink);
+  const uint64_t id = sub->id;
+  caf::anon_send(actor_, submit_atom::value, std::move(sub));
+  return id;
+}
+
+void Dispatcher::cancel(uint64_t id, CancelReason why) {
+  caf::anon_send(actor_, cancel_atom::value, id, static_cast<uint8_t>(why));
+}
+
+bool Dispatcher::ready() const {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  const int64_t ok = status_->last_probe_ok_ms;
+  return status_->backends_up > 0 && ok > 0 && now - ok <= options_.ready_window.count();
+}
+
+// Connects to every context actor that is not connected: at start-up, and
+// again after one went down (it may come back on the same address).
+void Dispatcher::connect_loop() {
+  std::vector<bool> warned(options_.contexts.size(), false);
+  while (!stop_) {
+    for (size_t i = 0; i < options_.contexts.size() && !stop_; ++i) {
+      if ((*connected_)[i]) continue;
+      const auto& [host, port] = options_.contexts[i];
+      const std::string where = host + ":" + std::to_string(port);
+      auto hdl = sys_.middleman().remote_actor<msg::context_actor>(host, port);
+      std::string why;
+      if (hdl) {
+        caf::scoped_actor self{sys_};
+        self->request(*hdl, std::chrono::seconds(5),
+                      msg::make_hello("router", actors::this_process().node, actors::this_process().pid))
+            .receive([&](const msg::hello_ack& ack) { why = ack.accepted ? "" : ack.reason; },
+                     [&](caf::error& e) { why = "no answer to hello: " + sys_.render(e); });
+      } else {
+        why = "cannot connect: " + sys_.render(hdl.error());
+      }
+      if (why.empty()) {
+        (*connected_)[i] = true;
+        warned[i] = false;
+        std::fprintf(stderr, "twotower router: connected to context %zu at %s\n", i, where.c_str());
+        caf::anon_send(actor_, backend_up_atom::value, static_cast<uint64_t>(i), *hdl);
+      } else if (!warned[i]) {
+        warned[i] = true;
+        std::fprintf(stderr, "twotower router: context %zu at %s: %s (retrying)\n", i, where.c_str(), why.c_str());
+      }
+    }
+    for (auto waited = std::chrono::milliseconds(0); waited < options_.reconnect_interval && !stop_;
+         waited += std::chrono::milliseconds(50))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace tt::router
