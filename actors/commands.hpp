@@ -15,5 +15,6 @@ int run_eval(const std::vector<std::string>& args);
 int run_context(const std::vector<std::string>& args);
 int run_denoiser(const std::vector<std::string>& args);
 int run_batch(const std::vector<std::string>& args);
+int run_plan_memory(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "  eval       held-out perplexity and diffusion-vs-AR quality and speed, as JSON\n"
     "  context    serve as a context actor: --listen HOST:PORT (denoisers register with it)\n"
     "  denoiser   serve as a denoiser of a context actor: --context HOST:PORT\n"
+    "  plan-memory  GPU memory plan (weights, caches, sequences that fit) from config.json\n"
     "  version    print the version\n"
     "\n"
     "Run `twotower <command> --help` for the options of a command.\n";
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return tt::cli::run_eval(args);
     if (command == "context") return tt::cli::run_context(args);
     if (command == "denoiser") return tt::cli::run_denoiser(args);
+    if (command == "plan-memory") return tt::cli::run_plan_memory(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;
