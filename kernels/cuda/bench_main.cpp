@@ -4,10 +4,8 @@
 // GEMMs by FLOPs. Usage: tt_cuda_bench [--quick] [--device N]
 #include <cuda_runtime_api.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -16,6 +14,8 @@
 #include <vector>
 
 #include "kernels/cuda/attention.hpp"
+#include "kernels/cuda/bench_stack.hpp"
+#include "kernels/cuda/bench_util.hpp"
 #include "kernels/cuda/conv1d.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/gemm.hpp"
@@ -27,51 +27,10 @@
 namespace {
 
 using tt::cuda::DeviceBuffer;
+using tt::cuda::bench::rand_bf16;
+using tt::cuda::bench::rand_f;
+using tt::cuda::bench::time_call;
 using json = nlohmann::json;
-
-double g_min_seconds = 0.2;
-
-// Seconds per call: 3 warm-up calls, then repeats until g_min_seconds have passed.
-double time_call(const std::function<void()>& fn) {
-  for (int i = 0; i < 3; ++i) fn();
-  tt::cuda::check(cudaDeviceSynchronize(), "warm-up");
-  cudaEvent_t a, b;
-  cudaEventCreate(&a);
-  cudaEventCreate(&b);
-  int n = 0;
-  float total_ms = 0.0f;
-  while (total_ms < g_min_seconds * 1e3f && n < 100000) {
-    const int batch = n == 0 ? 5 : n;  // double the repeats each round
-    cudaEventRecord(a);
-    for (int i = 0; i < batch; ++i) fn();
-    cudaEventRecord(b);
-    cudaEventSynchronize(b);
-    float ms = 0.0f;
-    cudaEventElapsedTime(&ms, a, b);
-    total_ms += ms;
-    n += batch;
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  tt::cuda::check(cudaGetLastError(), "timed kernel");
-  return total_ms / 1e3 / n;
-}
-
-DeviceBuffer<float> rand_f(size_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (float& e : v) e = d(rng);
-  return DeviceBuffer<float>(v);
-}
-
-DeviceBuffer<uint16_t> rand_bf16(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(0x3c00, 0x3d80);  // small positive bf16 values
-  std::vector<uint16_t> v(n);
-  for (auto& e : v) e = static_cast<uint16_t>(d(rng) ^ (rng() & 1 ? 0x8000 : 0));
-  return DeviceBuffer<uint16_t>(v);
-}
 
 struct Peak {
   double gb_s, bf16_tflops, fp32_tflops;
@@ -94,8 +53,9 @@ json entry(const std::string& kernel, const std::string& shape, double seconds, 
 
 int main(int argc, char** argv) {
   int device = 0;
+  bool quick = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) g_min_seconds = 0.03;
+    if (std::strcmp(argv[i], "--quick") == 0) tt::cuda::bench::g_min_seconds = 0.03, quick = true;
     else if (std::strcmp(argv[i], "--device") == 0 && i + 1 < argc) device = std::atoi(argv[++i]);
     else return std::fprintf(stderr, "usage: tt_cuda_bench [--quick] [--device N]\n"), 2;
   }
@@ -233,6 +193,8 @@ int main(int argc, char** argv) {
       }
     }
     out["kernels"] = rows;
+    std::cerr << "kernels done; layer stack\n";
+    out["layer_stack"] = tt::cuda::bench::run_layer_stack(2048, quick ? std::vector<int>{1, 8} : std::vector<int>{1, 8, 32});
     std::cout << out.dump(2) << "\n";
   } catch (const std::exception& e) {
     std::cout << json{{"error", e.what()}}.dump() << "\n";

@@ -142,7 +142,20 @@ __global__ void combine_kernel(const float* ys, const int* inv, const float* wei
   out[i] = acc;
 }
 
+__global__ void relu_squared_kernel(float* x, long long n) {
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const float r = x[i] > 0.0f ? x[i] : 0.0f;
+  x[i] = r * r;
+}
+
 }  // namespace
+
+void relu_squared(float* x, long long n, cudaStream_t stream) {
+  if (n <= 0) return;
+  relu_squared_kernel<<<detail::blocks_for(n, 256), 256, 0, stream>>>(x, n);
+  check(cudaGetLastError(), "relu_squared");
+}
 
 void moe_route(const float* x, int T, int H, const float* gate_w, const float* bias, const RouterShape& s,
                int* experts, float* weights, cudaStream_t stream) {

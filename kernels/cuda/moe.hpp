@@ -37,4 +37,7 @@ struct ExpertWeights {
 void moe_experts(const float* x, int T, int H, const int* experts, const float* weights, int top_k,
                  const ExpertWeights& w, float* out, cudaStream_t stream = nullptr);
 
+// x = relu(x)^2 elementwise (the shared expert's and dense MLP's activation).
+void relu_squared(float* x, long long n, cudaStream_t stream = nullptr);
+
 }  // namespace tt::cuda
