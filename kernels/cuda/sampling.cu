@@ -115,7 +115,53 @@ __global__ void pick_kernel(const float* logits, int vocab, int mask_id, float t
   }
 }
 
+constexpr int kMaxBlock = 64;
+
+// One thread per block: S is small (16), so a selection loop is cheapest.
+__global__ void commit_kernel(int32_t* tokens, const int32_t* pred, const float* conf, int blocks, int S,
+                              int mask_id, int* step, int steps, float gamma, int* committed) {
+  const int b = blockIdx.x * blockDim.x + threadIdx.x;
+  if (b >= blocks) return;
+  int32_t* tok = tokens + static_cast<long long>(b) * S;
+  const int32_t* pr = pred + static_cast<long long>(b) * S;
+  const float* cf = conf + static_cast<long long>(b) * S;
+  bool open[kMaxBlock];
+  int n = 0, above = 0;
+  for (int p = 0; p < S; ++p) {
+    open[p] = tok[p] == mask_id;
+    n += open[p];
+    above += open[p] && cf[p] > gamma;
+  }
+  if (n == 0) {
+    committed[b] = 0;
+    return;
+  }
+  int k = n;
+  if (step[b] < steps - 1) {
+    const int remaining = max(1, steps - step[b]);
+    k = min(n, max(max(1, above), (n + remaining - 1) / remaining));
+  }
+  for (int c = 0; c < k; ++c) {
+    int best = -1;
+    for (int p = 0; p < S; ++p)
+      if (open[p] && (best < 0 || cf[p] > cf[best])) best = p;
+    open[best] = false;
+    tok[best] = pr[best];
+  }
+  step[b] += 1;
+  committed[b] = k;
+}
+
 }  // namespace
+
+void commit_blocks(int32_t* tokens, const int32_t* pred, const float* conf, int blocks, int S, int mask_id,
+                   int* step, int steps, float gamma, int* committed, cudaStream_t stream) {
+  if (blocks <= 0) return;
+  if (S <= 0 || S > kMaxBlock) check(cudaErrorInvalidValue, "commit_blocks: block size must be 1..64");
+  commit_kernel<<<detail::blocks_for(blocks, 128), 128, 0, stream>>>(tokens, pred, conf, blocks, S, mask_id, step,
+                                                                     steps, gamma, committed);
+  check(cudaGetLastError(), "commit_blocks");
+}
 
 void pick_tokens(const float* logits, int rows, int vocab, int mask_id, float temperature, uint64_t seed,
                  const uint64_t* streams, int32_t* tokens, float* confidence, cudaStream_t stream) {

@@ -19,4 +19,15 @@ namespace tt::cuda {
 void pick_tokens(const float* logits, int rows, int vocab, int mask_id, float temperature, uint64_t seed,
                  const uint64_t* streams, int32_t* tokens, float* confidence, cudaStream_t stream = nullptr);
 
+// One refinement step of confidence unmasking for each of `blocks` blocks of S
+// positions, on the device, from the pairs pick_tokens wrote for every row:
+// tokens [blocks, S] (mask_id where not committed) in/out, step [blocks] in/out.
+// Same rule as model/decoding.cpp diffusion_step: n = masked count (0: nothing
+// happens); last step (step >= steps - 1) commits all, else
+// k = min(n, max(max(1, #(conf > gamma)), ceil(n / (steps - step)))); the k most
+// confident masked positions commit (ties: lower position); step += 1.
+// committed[b] = k. S <= 64.
+void commit_blocks(int32_t* tokens, const int32_t* pred, const float* conf, int blocks, int S, int mask_id,
+                   int* step, int steps, float gamma, int* committed, cudaStream_t stream = nullptr);
+
 }  // namespace tt::cuda
