@@ -32,12 +32,15 @@ IpcHandle IpcHandle::from_hex(const std::string& text) {
   } catch (const std::exception&) {
     throw std::invalid_argument("CUDA IPC handle: bad device or size");
   }
-  for (size_t i = 0; i < 64; ++i) {
-    unsigned v = 0;
-    if (std::sscanf(text.c_str() + b + 1 + 2 * i, "%2x", &v) != 1)
-      throw std::invalid_argument("CUDA IPC handle: bad hex digit");
-    h.bytes[i] = static_cast<uint8_t>(v);
-  }
+  auto digit = [&](size_t pos) {
+    const char c = text[pos];
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    throw std::invalid_argument("CUDA IPC handle: bad hex digit");
+  };
+  for (size_t i = 0; i < 64; ++i)
+    h.bytes[i] = static_cast<uint8_t>(digit(b + 1 + 2 * i) * 16 + digit(b + 2 + 2 * i));
   return h;
 }
 

@@ -28,6 +28,7 @@ TEST(CudaIpc, HandleTextRoundTripsAndRejectsGarbage) {
   EXPECT_THROW(cuda::IpcHandle::from_hex("0:12:abc"), std::invalid_argument);
   EXPECT_THROW(cuda::IpcHandle::from_hex("x:12:" + std::string(128, '0')), std::invalid_argument);
   EXPECT_THROW(cuda::IpcHandle::from_hex("0:12:" + std::string(128, 'g')), std::invalid_argument);
+  EXPECT_THROW(cuda::IpcHandle::from_hex("0:12:0g" + std::string(126, '0')), std::invalid_argument);
 }
 
 // Runs only as the child of SecondProcessReadsExportedBuffer: prints the sum of the floats.
