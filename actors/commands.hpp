@@ -18,5 +18,6 @@ int run_batch(const std::vector<std::string>& args);
 int run_bench_cluster(const std::vector<std::string>& args);
 int run_router(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
+int run_plan_memory(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

@@ -28,6 +28,7 @@ constexpr const char* kUsage =
     "  denoiser   serve as a denoiser of a context actor: --context HOST:PORT\n"
     "  router     OpenAI-compatible HTTP API in front of context actors: --listen, --context\n"
     "  serve      router + context + denoisers on this machine (the way to run the server)\n"
+    "  plan-memory  GPU memory plan (weights, caches, sequences that fit) from config.json\n"
     "  version    print the version\n"
     "\n"
     "Run `twotower <command> --help` for the options of a command.\n";
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "bench-cluster") return tt::cli::run_bench_cluster(args);
     if (command == "router") return tt::cli::run_router(args);
     if (command == "serve") return tt::cli::run_serve(args);
+    if (command == "plan-memory") return tt::cli::run_plan_memory(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;

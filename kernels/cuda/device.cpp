@@ -1,0 +1,43 @@
+// CUDA error checks, device discovery and peak figures.
+#include "kernels/cuda/device.hpp"
+
+#include <stdexcept>
+
+namespace tt::cuda {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky "no device / no driver" error
+    return 0;
+  }
+  return n;
+}
+
+DeviceInfo device_info(int device) {
+  cudaDeviceProp p{};
+  check(cudaGetDeviceProperties(&p, device), "cudaGetDeviceProperties");
+  auto attr = [&](cudaDeviceAttr a) {
+    int v = 0;
+    check(cudaDeviceGetAttribute(&v, a, device), "cudaDeviceGetAttribute");
+    return v;
+  };
+  DeviceInfo d;
+  d.name = p.name;
+  d.sm = p.major * 10 + p.minor;
+  d.multiprocessors = p.multiProcessorCount;
+  d.memory_bytes = p.totalGlobalMem;
+  const double mem_khz = attr(cudaDevAttrMemoryClockRate), bus_bits = attr(cudaDevAttrGlobalMemoryBusWidth);
+  d.peak_gb_per_s = 2.0 * mem_khz * 1e3 * (bus_bits / 8.0) / 1e9;
+  const double clock_hz = attr(cudaDevAttrClockRate) * 1e3;
+  const double tc_flops_per_clock = p.major >= 9 ? 4096.0 : 2048.0;
+  d.peak_bf16_tflops = d.multiprocessors * clock_hz * tc_flops_per_clock / 1e12;
+  d.peak_fp32_tflops = d.multiprocessors * clock_hz * 128.0 * 2.0 / 1e12;
+  return d;
+}
+
+}  // namespace tt::cuda

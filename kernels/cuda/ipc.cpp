@@ -1,0 +1,70 @@
+// CUDA IPC export/import of device buffers and the handle's text form.
+#include "kernels/cuda/ipc.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include "kernels/cuda/device.hpp"
+
+namespace tt::cuda {
+
+std::string IpcHandle::to_hex() const {
+  std::string s = std::to_string(device) + ":" + std::to_string(size) + ":";
+  char b[3];
+  for (uint8_t v : bytes) {
+    std::snprintf(b, sizeof b, "%02x", v);
+    s += b;
+  }
+  return s;
+}
+
+IpcHandle IpcHandle::from_hex(const std::string& text) {
+  const size_t a = text.find(':'), b = text.find(':', a == std::string::npos ? a : a + 1);
+  if (a == std::string::npos || b == std::string::npos || text.size() - b - 1 != 128)
+    throw std::invalid_argument("CUDA IPC handle: expected DEVICE:SIZE:<128 hex digits>");
+  IpcHandle h;
+  try {
+    h.device = std::stoi(text.substr(0, a));
+    h.size = std::stoull(text.substr(a + 1, b - a - 1));
+  } catch (const std::exception&) {
+    throw std::invalid_argument("CUDA IPC handle: bad device or size");
+  }
+  auto digit = [&](size_t pos) {
+    const char c = text[pos];
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    throw std::invalid_argument("CUDA IPC handle: bad hex digit");
+  };
+  for (size_t i = 0; i < 64; ++i)
+    h.bytes[i] = static_cast<uint8_t>(digit(b + 1 + 2 * i) * 16 + digit(b + 2 + 2 * i));
+  return h;
+}
+
+IpcHandle export_buffer(const void* device_ptr, size_t size, int device) {
+  check(cudaSetDevice(device), "export_buffer: cudaSetDevice");
+  cudaIpcMemHandle_t raw;
+  check(cudaIpcGetMemHandle(&raw, const_cast<void*>(device_ptr)), "cudaIpcGetMemHandle");
+  IpcHandle h;
+  static_assert(sizeof(raw) == 64, "cudaIpcMemHandle_t is 64 bytes");
+  std::memcpy(h.bytes.data(), &raw, sizeof raw);
+  h.size = size;
+  h.device = device;
+  return h;
+}
+
+ImportedBuffer::ImportedBuffer(const IpcHandle& handle) : size_(handle.size) {
+  check(cudaSetDevice(handle.device), "ImportedBuffer: cudaSetDevice");
+  cudaIpcMemHandle_t raw;
+  std::memcpy(&raw, handle.bytes.data(), sizeof raw);
+  check(cudaIpcOpenMemHandle(&ptr_, raw, cudaIpcMemLazyEnablePeerAccess), "cudaIpcOpenMemHandle");
+}
+
+ImportedBuffer::~ImportedBuffer() {
+  if (ptr_ != nullptr) cudaIpcCloseMemHandle(ptr_);
+}
+
+}  // namespace tt::cuda

@@ -1,0 +1,40 @@
+// GPU test helpers: skip without a device, random inputs, tolerance checks.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/device.hpp"
+
+// Every GPU test starts with this: skipped (never failed) where no CUDA device is present.
+#define TT_REQUIRE_GPU()                                                        \
+  do {                                                                          \
+    if (tt::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device present"; \
+  } while (0)
+
+namespace tt::test {
+
+inline std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (float& e : v) e = d(rng);
+  return v;
+}
+
+// max |a - b| / max(floor, max |b|): error relative to the reference's scale.
+inline double scaled_error(const std::vector<float>& a, const std::vector<float>& b, double floor = 1e-6) {
+  double err = 0.0, scale = floor;
+  for (size_t i = 0; i < b.size(); ++i) {
+    err = std::max(err, static_cast<double>(std::fabs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
+  }
+  return err / scale;
+}
+
+}  // namespace tt::test

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The prepared GPU check, for a session lent a GPU (H100/H200, 16 cores): in one
+# run, < 8 minutes, it builds the kernels-only project (tools/device) for this
+# card, runs the gpu-labelled parity tests, the CUDA kernel benchmark and the
+# PyTorch-eager reference on the same shapes, and writes everything to $OUT
+# (or build-gpu/out). Prepare here first: tools/device_deps.sh, then run with
+# carry [".devdeps"] and command `tools/device_check.sh`.
+# Options: --quick (shorter timings), --no-bench (tests only).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+quick=""; bench=1
+for a in "$@"; do
+  case "$a" in
+    --quick) quick="--quick" ;;
+    --no-bench) bench=0 ;;
+    *) echo "usage: tools/device_check.sh [--quick] [--no-bench]" >&2; exit 2 ;;
+  esac
+done
+out=${OUT:-build-gpu/out}
+mkdir -p "$out"
+start=$(date +%s)
+step() { echo "== [$(( $(date +%s) - start ))s] $*"; }
+status=0
+
+step "device"
+nvidia-smi --query-gpu=name,compute_cap,memory.total,clocks.max.sm,clocks.max.mem --format=csv | tee "$out/device.txt"
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')
+arch=${arch:-90}
+jobs=$(nproc)
+
+step "configure (sm_$arch)"
+gen=""; command -v ninja >/dev/null && gen="-G Ninja"
+timeout 120 cmake -S tools/device -B build-gpu $gen -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CUDA_ARCHITECTURES="$arch" > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+
+step "build"
+timeout 300 cmake --build build-gpu -j "$jobs" > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+
+step "ctest -L gpu"
+timeout 180 ctest --test-dir build-gpu -L gpu --output-on-failure 2>&1 | tee "$out/ctest.log" | tail -40
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+grep -q "Skipped" "$out/ctest.log" && { echo "gpu tests were SKIPPED: no device visible"; status=1; }
+
+if [ "$bench" = 1 ]; then
+  step "CUDA kernel benchmark"
+  timeout 150 build-gpu/bin/tt_cuda_bench $quick > "$out/bench_cuda.json" 2> "$out/bench_cuda.err" || status=1
+  step "PyTorch eager reference"
+  PYTHONUNBUFFERED=1 timeout 150 python3 tools/bench/torch_eager_ref.py $quick > "$out/bench_torch.json" \
+    2> "$out/bench_torch.err" || status=1
+  step "side by side"
+  python3 tools/bench/gpu_compare.py "$out/bench_cuda.json" "$out/bench_torch.json" | tee "$out/compare.txt"
+fi
+step "done (status $status)"
+exit $status
