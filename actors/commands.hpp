@@ -16,5 +16,8 @@ int run_context(const std::vector<std::string>& args);
 int run_denoiser(const std::vector<std::string>& args);
 int run_batch(const std::vector<std::string>& args);
 int run_bench_cluster(const std::vector<std::string>& args);
+int run_loadgen(const std::vector<std::string>& args);
+int run_simulate(const std::vector<std::string>& args);
+int run_plan(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

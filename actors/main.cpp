@@ -26,6 +26,9 @@ constexpr const char* kUsage =
     "  eval       held-out perplexity and diffusion-vs-AR quality and speed, as JSON\n"
     "  context    serve as a context actor: --listen HOST:PORT (denoisers register with it)\n"
     "  denoiser   serve as a denoiser of a context actor: --context HOST:PORT\n"
+    "  loadgen    load an OpenAI endpoint: latency, throughput, goodput (also --serve-fake)\n"
+    "  simulate   discrete-event model of a cluster: throughput and latency over a rate sweep\n"
+    "  plan       recommend context actors, denoisers per context and gamma for a target load\n"
     "  version    print the version\n"
     "\n"
     "Run `twotower <command> --help` for the options of a command.\n";
@@ -48,6 +51,9 @@ int main(int argc, char** argv) {
     if (command == "context") return tt::cli::run_context(args);
     if (command == "denoiser") return tt::cli::run_denoiser(args);
     if (command == "bench-cluster") return tt::cli::run_bench_cluster(args);
+    if (command == "loadgen") return tt::cli::run_loadgen(args);
+    if (command == "simulate") return tt::cli::run_simulate(args);
+    if (command == "plan") return tt::cli::run_plan(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;
