@@ -107,7 +107,7 @@ int run_loadgen(const std::vector<std::string>& argv) {
   if (pf != "ids" && pf != "text") throw Error("--prompt-format: 'ids' or 'text' (got '" + pf + "')");
   ro.request.prompt_as_text = pf == "text";
   ro.request.vocab = static_cast<int>(a.integer("vocab", 4096, 8, 1 << 24));
-  ro.request.model = a.str("model", "default");
+  ro.request.model = a.str("model", "twotower");
   ro.warmup_s = a.number("warmup", 0);
   ro.duration_s = a.number("duration", 0);
   ro.timeout_s = a.number("timeout", 600);

@@ -19,5 +19,6 @@ int run_bench_cluster(const std::vector<std::string>& args);
 int run_loadgen(const std::vector<std::string>& args);
 int run_simulate(const std::vector<std::string>& args);
 int run_plan(const std::vector<std::string>& args);
+int run_profile(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

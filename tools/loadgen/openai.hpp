@@ -23,7 +23,7 @@ struct Target {
 Target parse_url(const std::string& url);
 
 struct RequestOptions {
-  std::string model = "default";
+  std::string model = "twotower";  // the router's default --model-name
   bool stream = true;
   bool prompt_as_text = false;  // false: token ids; true: one word per id
   bool ignore_eos = true;
