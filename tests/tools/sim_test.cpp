@@ -185,3 +185,19 @@ TEST(Planner, FewestGpusThenHighestGamma) {
   EXPECT_EQ(hi.best.spec.denoisers_per_context, 2);
   EXPECT_EQ(hi.best.gpus, 3);
 }
+
+TEST(Profile, ShippedProfilesLoadAndAreSane) {
+  const std::string dir = std::string(TWOTOWER_TEST_SOURCE) + "/profiles/";
+  const Profile h100 = Profile::load(dir + "nemotron-twotower-30b-h100.json");
+  // One 16-token block on an H100: memory-bound, 6.4 GB of dense weights + ~69 experts per MoE layer.
+  const double one_block = h100.denoiser.seconds(16, 1, 0);
+  EXPECT_GT(one_block, 0.008);
+  EXPECT_LT(one_block, 0.020);
+  EXPECT_GT(h100.denoiser.seconds(16 * 64, 64, 0), one_block);  // all experts touched
+  EXPECT_NEAR(h100.at_gamma(0.8).mean(), 3.0, 0.01);
+  EXPECT_NEAR(h100.state_bytes, 49364992, 1);
+  EXPECT_EQ(h100.kv_bytes_per_token, 6144);
+  const Profile cpu = Profile::load(dir + "default-model-cpu.json");
+  EXPECT_GT(cpu.denoiser.seconds(16, 1, 0), 0);
+  EXPECT_GE(cpu.at_gamma(0.8).mean(), 1.0);
+}
