@@ -28,7 +28,7 @@ constexpr const char* kSimulateHelp =
 constexpr const char* kPlanHelp =
     "usage: twotower plan --profile FILE --rate R --slo ttft=2s,itl=50ms [--input-len DIST] [--output-len DIST]\n"
     "                     [--min-good 0.95] [--min-gamma 0] [--max-denoisers 8] [--max-gpus 4096]\n"
-    "                     [--requests 2000] [--seed 1] [cluster options of simulate]\n"
+    "                     [--requests 2000] [--seed 1] [--max-growth 1.25] [cluster options of simulate]\n"
     "Prints the recommended context actors, denoisers per context actor and gamma (fewest GPUs,\n"
     "then highest gamma), their predicted goodput and latency, and every candidate simulated.\n";
 
@@ -182,7 +182,7 @@ int run_simulate(const std::vector<std::string>& argv) {
 int run_plan(const std::vector<std::string>& argv) {
   for (const auto& x : argv)
     if (x == "--help" || x == "-h") return std::fputs(kPlanHelp, stdout), 0;
-  Args a(argv, with(kClusterOptions, {"rate", "min-good", "min-gamma", "max-denoisers", "max-gpus"}), {});
+  Args a(argv, with(kClusterOptions, {"rate", "min-good", "min-gamma", "max-denoisers", "max-gpus", "max-growth"}), {});
   if (!a.has("profile")) throw Error("--profile FILE is required (see profiles/)");
   if (!a.has("rate")) throw Error("--rate R (requests/s) is required");
   const Profile profile = Profile::load(*a.str("profile"));
@@ -196,6 +196,8 @@ int run_plan(const std::vector<std::string>& argv) {
   r.min_good_fraction = a.number("min-good", 0.95);
   if (!(r.min_good_fraction > 0 && r.min_good_fraction <= 1)) throw Error("--min-good: must be in (0, 1]");
   r.min_gamma = a.number("min-gamma", 0);
+  r.max_growth = a.number("max-growth", 1.25);
+  if (!(r.max_growth >= 1)) throw Error("--max-growth: must be >= 1");
   r.max_denoisers_per_context = static_cast<int>(a.integer("max-denoisers", 8, 1, 256));
   r.max_gpus = static_cast<int>(a.integer("max-gpus", 4096, 1, 1 << 20));
   r.requests = static_cast<int>(a.integer("requests", 2000, 20, 10000000));

@@ -58,7 +58,7 @@ std::vector<JobResult> DenoiserCore::step() {
     switch (j.kind) {
       case JobKind::diffusion_block: {
         const int masked_before = j.block.masked(mask);
-        if (mock_) mock_->step_block(j.block, j.params, c);
+        if (mock_) mock_->step_block(j.block, j.params, j.sequence_id, c);
         else diffusion_step({&logits_[r * V], n * V}, V, j.block, j.params, mask);
         if (j.trace) res.trace.push_back(j.block.tokens);
         const int masked_after = j.block.masked(mask);

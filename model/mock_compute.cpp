@@ -60,18 +60,20 @@ void MockCompute::extend(SequenceCache& cache, int rows, const ModelConfig& conf
   cache.set_length(cache.length() + rows);
 }
 
-void MockCompute::step_block(BlockState& block, const DiffusionParams& params, const ModelConfig& config) const {
+void MockCompute::step_block(BlockState& block, const DiffusionParams& params, uint64_t sequence,
+                             const ModelConfig& config) const {
   const int32_t mask = config.mask_token_id;
   const int n = block.masked(mask);
   if (n == 0) return;
-  // Its own stream per (seed, block, step): the draw never depends on batch composition.
-  capacity::Rng rng(params.seed * 0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(block.block_index) << 20) ^
+  uint64_t key = sequence * 0x100000001b3ull ^ params.seed;
+  capacity::Rng rng(capacity::splitmix64(key) ^ (static_cast<uint64_t>(block.block_index) << 24) ^
                     static_cast<uint64_t>(block.step));
   int k = capacity::draw_commit(nearest(profile_, params.gamma), n, block.step, params.steps, rng);
   const int32_t lo = std::max({config.eos_token_id, mask, config.bos_token_id, config.pad_token_id}) + 1;
+  const int32_t base = std::max(lo, config.vocab_size / 2), span = std::max(1, config.vocab_size - base);
   for (size_t p = 0; p < block.tokens.size() && k > 0; ++p) {
     if (block.tokens[p] != mask) continue;
-    block.tokens[p] = lo + static_cast<int32_t>((block.block_index * 16 + static_cast<int>(p)) % (config.vocab_size - lo));
+    block.tokens[p] = base + static_cast<int32_t>((block.block_index * 16 + static_cast<int>(p)) % span);
     --k;
   }
   ++block.step;

@@ -31,8 +31,12 @@ public:
   // Appends `rows` zero K/V rows to every attention slot of `cache`.
   static void extend(SequenceCache& cache, int rows, const ModelConfig& config);
   // One refinement step of `block` without logits: commits the drawn number of
-  // masked positions (left to right) with filler ids that are never EOS or MASK.
-  void step_block(BlockState& block, const DiffusionParams& params, const ModelConfig& config) const;
+  // masked positions (left to right) with filler ids from the upper half of the
+  // vocabulary (merged tokens that decode to text; never EOS or MASK). The draw
+  // is keyed by (sequence, seed, block, step): independent across sequences,
+  // never dependent on batch composition.
+  void step_block(BlockState& block, const DiffusionParams& params, uint64_t sequence,
+                  const ModelConfig& config) const;
 
 private:
   capacity::Profile profile_;

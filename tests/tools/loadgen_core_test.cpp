@@ -172,6 +172,11 @@ TEST(OpenAi, StreamAccounting) {
   ct.body("data: {\"choices\":[{\"text\":\"x\"}]}\n\n", 0.1);
   ct.finish(200, 0.2);
   EXPECT_EQ(t.error, "stream ended without [DONE]");
+  RequestRecord nf;
+  ResponseConsumer cn(true, nf);
+  cn.body(R"({"error":{"message":"The model 'x' does not exist"}})", 0.1);
+  cn.finish(404, 0.2);
+  EXPECT_EQ(nf.error, "HTTP 404: The model 'x' does not exist");
 }
 
 TEST(OpenAi, UrlParsing) {

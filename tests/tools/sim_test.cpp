@@ -186,6 +186,39 @@ TEST(Planner, FewestGpusThenHighestGamma) {
   EXPECT_EQ(hi.best.gpus, 3);
 }
 
+TEST(Planner, AnOverloadedClusterIsNotFeasibleEvenWithLaxSlos) {
+  const Profile p = fixed_profile(0.01, 16);
+  ClusterSpec s = no_links();
+  s.max_denoiser_batch = 1;
+  for (double rho : {0.5, 1.5}) {
+    ArrivalProcess ap;
+    ap.rate = rho / 0.01;
+    SimLoad load;
+    load.requests = synthesize(ap, LengthDist::parse("fixed:8", "-"), LengthDist::parse("fixed:16", "-"), 4000, 0, 3);
+    const double g = latency_growth(simulate_cluster(s, p, load, 1));
+    if (rho < 1) EXPECT_LT(g, 1.25) << rho;
+    else EXPECT_GT(g, 2.0) << rho;
+  }
+  nlohmann::json j = {{"name", "plan"},
+                      {"context_forward", {{"tokens_seconds", {{1, 0.0}, {1e9, 0.0}}}}},
+                      {"denoiser_forward", {{"tokens_seconds", {{1, 0.01}, {1e9, 0.01}}}}},
+                      {"tokens_per_step", {{"0.5", {0, 0, 0, 0, 0, 0, 0, 1}}, {"0.9", {0, 0, 0, 1}}}}};
+  PlanRequest r;
+  r.rate = 150;
+  r.input = LengthDist::parse("fixed:8", "-");
+  r.output = LengthDist::parse("fixed:16", "-");
+  r.slo = Slo::parse("e2e=1000s");  // met by everything in a finite run
+  r.base.link_latency_s = 0;
+  r.base.max_denoiser_batch = 4;
+  r.max_denoisers_per_context = 1;
+  r.min_gamma = 0.9;  // 1 x 1 at 0.9 serves 100 blocks/s < 150: a growing backlog
+  r.requests = 3000;
+  const PlanResult out = plan(r, Profile::from_json(j, "test"));
+  ASSERT_TRUE(out.found);
+  EXPECT_EQ(out.best.spec.contexts, 2);
+  EXPECT_GT(out.tried.front().growth, 1.25);
+}
+
 TEST(Profile, ShippedProfilesLoadAndAreSane) {
   const std::string dir = std::string(TWOTOWER_TEST_SOURCE) + "/profiles/";
   const Profile h100 = Profile::load(dir + "nemotron-twotower-30b-h100.json");

@@ -55,6 +55,7 @@ ResponseConsumer::ResponseConsumer(bool stream, RequestRecord& record)
 
 void ResponseConsumer::body(std::string_view bytes, double now_s) {
   now_ = now_s;
+  if (head_.size() < 512) head_.append(bytes.substr(0, 512 - head_.size()));
   if (stream_) sse_.feed(bytes);
   else whole_.append(bytes);
 }
@@ -112,6 +113,11 @@ void ResponseConsumer::finish(int status, double now_s) {
     }
   }
   if (status != 200) {
+    if (error_.empty()) {  // an error body is JSON even when a stream was asked for
+      const auto j = nlohmann::json::parse(head_, nullptr, false);
+      if (j.is_object()) absorb(j);
+      if (error_.empty()) error_ = head_.substr(0, 200);
+    }
     rec_.error = "HTTP " + std::to_string(status) + (error_.empty() ? "" : ": " + error_);
     return;
   }

@@ -48,7 +48,7 @@ private:
   bool stream_;
   RequestRecord& rec_;
   SseParser sse_;
-  std::string whole_;
+  std::string whole_, head_;  // head_: the first bytes, for error reports
   double now_ = 0;
   bool done_event_ = false, counts_exact_ = true;
   int64_t usage_tokens_ = -1;

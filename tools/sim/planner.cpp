@@ -14,12 +14,29 @@ int gpus_of(const ClusterSpec& s, const Profile& p) {
   return s.contexts * (p.gpus_per_context + s.denoisers_per_context * p.gpus_per_denoiser);
 }
 
+double latency_growth(const std::vector<RequestRecord>& records) {
+  std::vector<const RequestRecord*> ok;
+  for (const auto& r : records)
+    if (r.measured && r.ok) ok.push_back(&r);
+  if (ok.size() < 8) return 1;
+  std::sort(ok.begin(), ok.end(), [](auto* a, auto* b) { return a->start_s < b->start_s; });
+  auto median = [&](size_t from, size_t to) {
+    std::vector<double> v;
+    for (size_t i = from; i < to; ++i) v.push_back((ok[i]->end_s - ok[i]->start_s) / std::max(1, ok[i]->output_tokens));
+    return percentiles(v).p50;
+  };
+  const size_t q = ok.size() / 4;
+  const double early = median(q, 2 * q), late = median(3 * q, ok.size());
+  return early > 0 ? late / early : 1;
+}
+
 nlohmann::json to_json(const PlanCandidate& c) {
   return {{"contexts", c.spec.contexts},
           {"denoisers_per_context", c.spec.denoisers_per_context},
           {"gamma", c.spec.gamma},
           {"gpus", c.gpus},
           {"feasible", c.feasible},
+          {"latency_growth", c.growth},
           {"goodput_rps", c.summary.goodput_rps},
           {"good_fraction", c.summary.good_fraction},
           {"requests_per_s", c.summary.requests_per_s},
@@ -46,8 +63,10 @@ PlanResult plan(const PlanRequest& r, const Profile& profile) {
     PlanCandidate c;
     c.spec = s;
     c.gpus = gpus_of(s, profile);
-    c.summary = summarize(simulate_cluster(s, profile, load, r.seed), r.slo);
-    c.feasible = c.summary.good_fraction >= r.min_good_fraction;
+    const auto records = simulate_cluster(s, profile, load, r.seed);
+    c.summary = summarize(records, r.slo);
+    c.growth = latency_growth(records);
+    c.feasible = c.summary.good_fraction >= r.min_good_fraction && c.growth <= r.max_growth;
     out.tried.push_back(c);
     return c;
   };
