@@ -52,19 +52,25 @@ TEST_F(LoadgenTest, ClosedLoopStreamingMatchesKnownDelays) {
   const auto& p = j["points"][0];
   EXPECT_EQ(p["completed"], 100);
   EXPECT_EQ(p["errors"], 0);
-  const double slack = 0.03;  // loopback + a busy 2-core machine
-  EXPECT_GE(p["ttft_s"]["p50"].get<double>(), 0.200);
-  EXPECT_LE(p["ttft_s"]["p50"].get<double>(), 0.200 + slack);
-  EXPECT_GE(p["ttft_s"]["p90"].get<double>(), 0.360);
-  EXPECT_LE(p["ttft_s"]["p90"].get<double>(), 0.360 + slack);
+  // The server's delays are minimums, so the lower bounds are exact; a busy machine
+  // (ctest -j2 beside cluster tests) only adds, hence the generous upper bounds.
+  const double slack = 0.12;
+  const double p50 = p["ttft_s"]["p50"].get<double>(), p90 = p["ttft_s"]["p90"].get<double>();
+  EXPECT_GE(p50, 0.200);
+  EXPECT_LE(p50, 0.200 + slack);
+  EXPECT_GE(p90, 0.360);
+  EXPECT_LE(p90, 0.360 + slack);
+  EXPECT_GE(p90 - p50, 0.100);  // 160 ms apart in the server's list
   EXPECT_GE(p["ttft_s"]["max"].get<double>(), 0.400);
-  // 16 tokens in 4 chunks: 3 gaps of 20 ms over 4 tokens each = 5 ms per token.
-  EXPECT_NEAR(p["itl_s"]["p50"].get<double>(), 0.005, 0.002);
+  // 16 tokens in 4 chunks: 3 gaps of >= 20 ms over 4 tokens each = >= 5 ms per token.
+  EXPECT_GE(p["itl_s"]["p50"].get<double>(), 0.005);
+  EXPECT_LE(p["itl_s"]["p50"].get<double>(), 0.005 + 0.01);
   EXPECT_EQ(p["itl_s"]["count"], 100 * 12);
-  EXPECT_NEAR(p["e2e_s"]["p50"].get<double>(), 0.260, slack);
+  EXPECT_GE(p["e2e_s"]["p50"].get<double>(), 0.260);
+  EXPECT_LE(p["e2e_s"]["p50"].get<double>(), 0.260 + slack);
   EXPECT_NEAR(p["tokens_per_forward"].get<double>(), 16.0 / 7.0, 1e-9);  // ceil(16 / 2.5) = 7 forwards
-  // TTFT <= 220 ms holds for the 40..200 ms half.
-  EXPECT_GE(p["good_fraction"].get<double>(), 0.4);
+  // TTFT <= 220 ms holds at most for the 40..200 ms half; delays can only push some out.
+  EXPECT_GE(p["good_fraction"].get<double>(), 0.2);
   EXPECT_LE(p["good_fraction"].get<double>(), 0.5);
   const std::string csv = read_file(dir_ + "/out.csv");
   EXPECT_EQ(count_of(csv, "\n"), 2u);
@@ -81,7 +87,7 @@ TEST_F(LoadgenTest, OpenLoopRateSweepAndNonStreaming) {
     EXPECT_EQ(p["completed"], 60);
     // Non-streaming: the whole answer after 30 ms + 3 gaps of 10 ms.
     EXPECT_GE(p["e2e_s"]["p50"].get<double>(), 0.060);
-    EXPECT_LE(p["e2e_s"]["p50"].get<double>(), 0.060 + 0.03);
+    EXPECT_LE(p["e2e_s"]["p50"].get<double>(), 0.060 + 0.12);
     const double rate = p["offered_rate"].get<double>();
     EXPECT_NEAR(p["requests_per_s"].get<double>(), rate, rate * 0.35) << p.dump();
   }
@@ -98,8 +104,11 @@ TEST_F(LoadgenTest, TraceReplayKeepsTimestamps) {
   const auto j = run("--url " + url + " --trace " + dir_ + "/t.jsonl --trace-speedup 1,2");
   ASSERT_EQ(j["points"].size(), 2u);
   EXPECT_EQ(j["points"][0]["completed"], 5);
-  EXPECT_NEAR(j["points"][0]["window_s"].get<double>(), 1.0, 0.05);  // 4 gaps of 250 ms
-  EXPECT_NEAR(j["points"][1]["window_s"].get<double>(), 0.5, 0.05);
+  // 4 gaps of 250 ms (then 125 ms), plus the last response; a busy machine only adds.
+  EXPECT_GE(j["points"][0]["window_s"].get<double>(), 0.99);
+  EXPECT_LE(j["points"][0]["window_s"].get<double>(), 1.12);
+  EXPECT_GE(j["points"][1]["window_s"].get<double>(), 0.49);
+  EXPECT_LE(j["points"][1]["window_s"].get<double>(), 0.62);
   EXPECT_NEAR(j["points"][0]["input_tokens_per_s"].get<double>(), 5 * 600 / 1.0, 300);  // usage.prompt_tokens
 }
 
