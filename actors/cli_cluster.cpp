@@ -9,6 +9,7 @@
 
 #include "actors/actor_metrics.hpp"
 #include "actors/cli_args.hpp"
+#include "actors/cli_compute.hpp"
 #include "actors/cluster_config.hpp"
 #include "actors/commands.hpp"
 #include "actors/context_actor.hpp"
@@ -29,14 +30,16 @@ constexpr const char* kContextHelp =
     "  --transport: how cache snapshots reach denoisers; auto = shared memory on this host,\n"
     "  bytes over the connection from other hosts; shm refuses denoisers of other hosts.\n"
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
-    "  'metrics on HOST:PORT' next.\n";
+    "  'metrics on HOST:PORT' next.\n"
+    "  --compute cpu|mock --profile FILE   mock: skip the math, take the profile's time\n";
 // The TLS options (actors::kTlsHelp) follow both usages.
 constexpr const char* kDenoiserHelp =
     "usage: twotower denoiser --context HOST:PORT [--model DIR] [--threads N] [--timeout-ms 5000]\n"
     "                         [--metrics HOST:PORT]\n"
     "  Registers with the context actor and refines its blocks until it goes down.\n"
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
-    "  'metrics on HOST:PORT' on stdout.\n";
+    "  'metrics on HOST:PORT' on stdout.\n"
+    "  --compute cpu|mock --profile FILE   mock: skip the math, take the profile's time\n";
 
 // Checks --metrics HOST:PORT up front, before the model loads.
 void check_metrics_option(const Args& a) {
@@ -75,7 +78,8 @@ void apply_threads(const Args& a) {
 int run_context(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return help(kContextHelp);
-  Args a(argv, with_tls({"listen", "model", "threads", "transport", "metrics"}), {"log-blocks"});
+  Args a(argv, with_tls({"listen", "model", "threads", "transport", "metrics", "compute", "profile"}), {"log-blocks"});
+  apply_compute_option(a);
   const auto tls = actors::tls_from_args(a);
   if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("listen"), "listen");
@@ -110,7 +114,8 @@ int run_context(const std::vector<std::string>& argv) {
 int run_denoiser(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return help(kDenoiserHelp);
-  Args a(argv, with_tls({"context", "model", "threads", "timeout-ms", "metrics"}), {});
+  Args a(argv, with_tls({"context", "model", "threads", "timeout-ms", "metrics", "compute", "profile"}), {});
+  apply_compute_option(a);
   const auto tls = actors::tls_from_args(a);
   if (!a.has("context")) throw Error("--context HOST:PORT is required");
   const auto [host, port] = actors::parse_host_port(*a.str("context"), "context");

@@ -19,5 +19,9 @@ int run_bench_cluster(const std::vector<std::string>& args);
 int run_router(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
 int run_plan_memory(const std::vector<std::string>& args);
+int run_loadgen(const std::vector<std::string>& args);
+int run_simulate(const std::vector<std::string>& args);
+int run_plan(const std::vector<std::string>& args);
+int run_profile(const std::vector<std::string>& args);
 
 }  // namespace tt::cli

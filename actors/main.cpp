@@ -29,6 +29,10 @@ constexpr const char* kUsage =
     "  router     OpenAI-compatible HTTP API in front of context actors: --listen, --context\n"
     "  serve      router + context + denoisers on this machine (the way to run the server)\n"
     "  plan-memory  GPU memory plan (weights, caches, sequences that fit) from config.json\n"
+    "  loadgen    load an OpenAI endpoint: latency, throughput, goodput (also --serve-fake)\n"
+    "  simulate   discrete-event model of a cluster: throughput and latency over a rate sweep\n"
+    "  plan       recommend context actors, denoisers per context and gamma for a target load\n"
+    "  profile    measure a capacity profile (forward costs, commits per step) of a model here\n"
     "  version    print the version\n"
     "\n"
     "Run `twotower <command> --help` for the options of a command.\n";
@@ -54,6 +58,10 @@ int main(int argc, char** argv) {
     if (command == "router") return tt::cli::run_router(args);
     if (command == "serve") return tt::cli::run_serve(args);
     if (command == "plan-memory") return tt::cli::run_plan_memory(args);
+    if (command == "loadgen") return tt::cli::run_loadgen(args);
+    if (command == "simulate") return tt::cli::run_simulate(args);
+    if (command == "plan") return tt::cli::run_plan(args);
+    if (command == "profile") return tt::cli::run_profile(args);
     if (command == "version" || command == "--version") {
       std::printf("twotower %s\n", TWOTOWER_VERSION);
       return 0;

@@ -1,5 +1,6 @@
 // The context side's sequence state machine and batched context forwards.
 #include "model/context_core.hpp"
+#include "model/mock_compute.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -27,7 +28,8 @@ struct ContextCore::Seq {
 };
 
 ContextCore::ContextCore(const Model& model, bool external_denoisers)
-    : model_(model), external_denoisers_(external_denoisers), tower_(model.config, model.weights.context.value()) {}
+    : model_(model), external_denoisers_(external_denoisers), tower_(model.config, model.weights.context.value()),
+      mock_(MockCompute::installed()) {}
 
 ContextCore::~ContextCore() = default;
 
@@ -164,8 +166,16 @@ ContextEvents ContextCore::step() {
   }
   if (items.empty()) return ev;
   ev.context_batch = static_cast<int>(items.size());
-  tower_.forward(items, hidden_);
-  if (!ar_rows.empty()) tower_.logits(hidden_, ar_rows, logits_);
+  if (mock_) {  // capacity experiments: the profile's time, caches grown without math
+    double held = 0;
+    for (Seq* s : members) held += s->cache.length();
+    mock_->context_forward(rows, static_cast<double>(members.size()), held);
+    for (Seq* s : members) MockCompute::extend(s->cache, static_cast<int>(s->extend.size()), model_.config);
+    logits_.assign(ar_rows.size() * static_cast<size_t>(V), 0.0f);
+  } else {
+    tower_.forward(items, hidden_);
+    if (!ar_rows.empty()) tower_.logits(hidden_, ar_rows, logits_);
+  }
   size_t k = 0;
   for (Seq* s : members) {
     s->extend.clear();

@@ -18,6 +18,8 @@
 
 namespace tt {
 
+class MockCompute;
+
 // What a step() or on_result() produced for the driver to act on.
 struct ContextEvents {
   std::vector<BlockJob> jobs;          // send to a denoiser
@@ -73,6 +75,7 @@ private:
   uint64_t next_job_ = 1;
   std::map<uint64_t, std::unique_ptr<Seq>> seqs_;
   std::vector<float> hidden_, logits_;
+  std::shared_ptr<const MockCompute> mock_;  // set: --compute mock (model/mock_compute.hpp)
 };
 
 }  // namespace tt

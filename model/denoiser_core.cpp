@@ -2,13 +2,15 @@
 #include "model/denoiser_core.hpp"
 
 #include "model/error.hpp"
+#include "model/mock_compute.hpp"
 
 namespace tt {
 
 DenoiserCore::DenoiserCore(const Model& model)
     : model_(model),
       tower_(model.config, model.weights.denoiser.value()),
-      modulation_(model.config, model.weights.time.value()) {}
+      modulation_(model.config, model.weights.time.value()),
+      mock_(MockCompute::installed()) {}
 
 void DenoiserCore::add(BlockJob job) {
   JobResult r;
@@ -33,10 +35,16 @@ std::vector<JobResult> DenoiserCore::step() {
     const float* mod = diffusion ? modulation_.get(j.block.t(mask)).data() : nullptr;
     items.push_back(TowerItem{j.block.tokens, nullptr, &j.seed, mod, !diffusion});
   }
-  tower_.forward(items, hidden_);
-  rows_.resize(hidden_.size() / c.hidden_size);
-  for (size_t i = 0; i < rows_.size(); ++i) rows_[i] = static_cast<int>(i);
-  tower_.logits(hidden_, rows_, logits_);
+  if (mock_) {  // capacity experiments: the profile's time, commits drawn per gamma
+    double tokens = 0, held = 0;
+    for (const BlockJob& j : jobs_) tokens += static_cast<double>(j.block.tokens.size()), held += j.seed.length;
+    mock_->denoiser_forward(static_cast<double>(jobs_.size()), tokens, held);
+  } else {
+    tower_.forward(items, hidden_);
+    rows_.resize(hidden_.size() / c.hidden_size);
+    for (size_t i = 0; i < rows_.size(); ++i) rows_[i] = static_cast<int>(i);
+    tower_.logits(hidden_, rows_, logits_);
+  }
 
   std::vector<BlockJob> still;
   std::vector<JobResult> still_partial;
@@ -50,7 +58,8 @@ std::vector<JobResult> DenoiserCore::step() {
     switch (j.kind) {
       case JobKind::diffusion_block: {
         const int masked_before = j.block.masked(mask);
-        diffusion_step({&logits_[r * V], n * V}, V, j.block, j.params, mask);
+        if (mock_) mock_->step_block(j.block, j.params, j.sequence_id, c);
+        else diffusion_step({&logits_[r * V], n * V}, V, j.block, j.params, mask);
         if (j.trace) res.trace.push_back(j.block.tokens);
         const int masked_after = j.block.masked(mask);
         committed_.push_back(masked_before - masked_after);
@@ -59,8 +68,9 @@ std::vector<JobResult> DenoiserCore::step() {
         break;
       }
       case JobKind::next_token:
-        res.tokens = {choose_token({&logits_[(r + n - 1) * V], static_cast<size_t>(V)}, j.params.temperature,
-                                   j.params.seed, ar_stream(j.token_index))};
+        res.tokens = {mock_ ? c.eos_token_id + 2
+                            : choose_token({&logits_[(r + n - 1) * V], static_cast<size_t>(V)}, j.params.temperature,
+                                           j.params.seed, ar_stream(j.token_index))};
         committed_.push_back(1);
         finished = true;
         break;

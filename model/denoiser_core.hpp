@@ -13,6 +13,8 @@
 
 namespace tt {
 
+class MockCompute;
+
 class DenoiserCore {
 public:
   explicit DenoiserCore(const Model& model);
@@ -34,6 +36,7 @@ private:
   std::vector<float> hidden_, logits_;
   std::vector<int> rows_;
   std::vector<int> committed_;
+  std::shared_ptr<const MockCompute> mock_;  // set: --compute mock (model/mock_compute.hpp)
 };
 
 }  // namespace tt
