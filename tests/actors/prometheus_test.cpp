@@ -168,11 +168,14 @@ TEST_F(PrometheusTest, ScrapesTheClusterAndEvaluatesTheRules) {
     }
   }
   EXPECT_GE(checked, 20u);
-  EXPECT_GT(query(port_, "sum(rate(twotower_context_generation_tokens_total[1m]))").value_or(0), 0.0);
-  EXPECT_GT(query(port_, "sum(rate(twotower_denoiser_committed_tokens_per_forward_sum[1m])) / "
-                         "sum(rate(twotower_denoiser_committed_tokens_per_forward_count[1m]))")
-                .value_or(0),
-            0.0);
+  // The two targets are scraped at their own times: wait for the denoiser's post-generation scrape.
+  EXPECT_TRUE(eventually(
+      [&] { return query(port_, "sum(rate(twotower_context_generation_tokens_total[1m]))").value_or(0) > 0.0; }));
+  EXPECT_TRUE(eventually([&] {
+    return query(port_, "sum(rate(twotower_denoiser_committed_tokens_per_forward_sum[1m])) / "
+                        "sum(rate(twotower_denoiser_committed_tokens_per_forward_count[1m]))")
+               .value_or(0) > 0.0;
+  }));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
 }
 
