@@ -57,6 +57,20 @@ Proc spawn(const std::string& binary, std::vector<std::string> args, const std::
   return p;
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream in(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 std::string listening(const Proc& p) {
   for (int i = 0; i < 6000; ++i) {
     std::ifstream in(p.out);
@@ -162,6 +176,7 @@ int main(int argc, char** argv) {
     procs.push_back(spawn(binary, {"router", "--listen", "127.0.0.1:0", "--context", ctx_addr, "--model", model,
                                    "--max-running", "1000", "--max-queue", "1000"},
                           dir + "/router.out", dir + "/router.err"));
+    const pid_t router_pid = procs.back().pid;
     const std::string r_addr = listening(procs.back());
     const auto port = static_cast<uint16_t>(std::stoi(r_addr.substr(r_addr.rfind(':') + 1)));
     for (int i = 0; i < 600 && tt::test::HttpClient(port).get("/ready").status != 200; ++i)
@@ -178,9 +193,12 @@ int main(int argc, char** argv) {
       Stats direct, routed, warm;
       direct_round(sys, *ctx, c, max_tokens, warm);  // warm-up, not counted
       router_round(port, c, max_tokens, warm);
+      double router_cpu = 0;  // the router process's own CPU time over the routed rounds
       for (int r = 0; r < n_rounds; ++r) {
         direct_round(sys, *ctx, c, max_tokens, direct);
+        const double cpu0 = cpu_seconds(router_pid);
         router_round(port, c, max_tokens, routed);
+        router_cpu += cpu_seconds(router_pid) - cpu0;
       }
       auto d = direct.to_json(), rt = routed.to_json();
       return json{{"concurrency", c},
@@ -190,6 +208,9 @@ int main(int argc, char** argv) {
                                                {"p50", rt["p50_ms"].get<double>() - d["p50_ms"].get<double>()}}},
                   {"router_to_direct_wall_ratio",
                    d["wall_s"].get<double>() > 0 ? rt["wall_s"].get<double>() / d["wall_s"].get<double>() : 0},
+                  // What the router itself costs per request, free of the queueing that C streams
+                  // sharing this machine's cores add to the latency difference above.
+                  {"router_cpu_ms_per_request", 1000.0 * router_cpu / std::max(1, c * n_rounds)},
                   {"lost", direct.lost + routed.lost}};
     };
     json out;
