@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 
 #include "model/error.hpp"
 
@@ -102,6 +103,47 @@ std::vector<int32_t> parse_id_list(const std::string& text, const std::string& o
     pos = comma + 1;
   }
   return ids;
+}
+
+std::vector<double> parse_number_list(const std::string& text, const std::string& option,
+                                      const std::function<bool(double)>& ok, const std::string& what) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (!used || used != item.size() || !ok(v)) throw Error("--" + option + ": '" + item + "' is not " + what);
+    out.push_back(v);
+  }
+  if (out.empty()) throw Error("--" + option + ": empty list");
+  return out;
+}
+
+std::string format_number(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+GenerateRequest generate_options(const Args& a) {
+  GenerateRequest req;
+  req.mode = parse_mode(a.str("mode", "diffusion"));
+  req.max_tokens = static_cast<int>(a.integer("max-tokens", 64, 1, kMaxTokensCap));
+  req.diffusion.gamma = static_cast<float>(a.number("gamma", 0.8));
+  req.diffusion.block_size = static_cast<int>(a.integer("block-size", 16, 1, 4096));
+  req.diffusion.steps = static_cast<int>(a.integer("steps", 16, 1, 4096));
+  req.diffusion.temperature = static_cast<float>(a.number("temperature", 0.0));
+  req.diffusion.seed = a.seed("seed", 0);
+  if (!(req.diffusion.gamma > 0.0f && req.diffusion.gamma <= 1.0f))
+    throw Error("--gamma: must be in (0, 1] (got " + a.str("gamma", "") + ")");
+  if (req.diffusion.temperature < 0.0f) throw Error("--temperature: must be >= 0");
+  return req;
 }
 
 }  // namespace tt::cli

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "model/engine_types.hpp"
 
 namespace tt::cli {
 
@@ -32,5 +35,20 @@ private:
 
 // "1,2,3" -> ids; throws tt::Error naming the option.
 std::vector<int32_t> parse_id_list(const std::string& text, const std::string& option);
+
+// "1,2.5,8" -> numbers; each must satisfy `ok`, else tt::Error
+// "--<option>: '<item>' is not <what>". An empty list is an error too.
+std::vector<double> parse_number_list(const std::string& text, const std::string& option,
+                                      const std::function<bool(double)>& ok, const std::string& what);
+
+// A number as the shortest stream form ("8", "0.5"), for labels.
+std::string format_number(double v);
+
+// --max-tokens cap shared by the generation commands.
+inline constexpr int64_t kMaxTokensCap = 1 << 20;
+
+// The generation options every generating command shares (--mode, --max-tokens, --gamma,
+// --block-size, --steps, --temperature, --seed), checked; the prompt is left empty.
+GenerateRequest generate_options(const Args& a);
 
 }  // namespace tt::cli

@@ -28,8 +28,6 @@ constexpr const char* kBatchHelp =
     "`generate --json` plus \"index\" (the input line, from 0), or {\"index\", \"error\"} for a bad line.\n"
     "Exit status 0 when every line succeeded, 1 when some failed.\n";
 
-constexpr int64_t kMaxTokensCap = 1 << 20;
-
 struct Line {
   std::optional<GenerateRequest> request;
   std::string error;
@@ -119,17 +117,7 @@ int run_batch(const std::vector<std::string>& argv) {
           "temperature", "seed", "threads"},
          {});
   if (!a.has("input")) throw Error("--input is required");
-  GenerateRequest defaults;
-  defaults.mode = parse_mode(a.str("mode", "diffusion"));
-  defaults.max_tokens = static_cast<int>(a.integer("max-tokens", 64, 1, kMaxTokensCap));
-  defaults.diffusion.gamma = static_cast<float>(a.number("gamma", 0.8));
-  defaults.diffusion.block_size = static_cast<int>(a.integer("block-size", 16, 1, 4096));
-  defaults.diffusion.steps = static_cast<int>(a.integer("steps", 16, 1, 4096));
-  defaults.diffusion.temperature = static_cast<float>(a.number("temperature", 0.0));
-  defaults.diffusion.seed = a.seed("seed", 0);
-  if (!(defaults.diffusion.gamma > 0.0f && defaults.diffusion.gamma <= 1.0f))
-    throw Error("--gamma: must be in (0, 1]");
-  if (defaults.diffusion.temperature < 0.0f) throw Error("--temperature: must be >= 0");
+  const GenerateRequest defaults = generate_options(a);
   const auto batch = static_cast<size_t>(a.integer("batch", 32, 1, 4096));
   if (a.has("threads")) cpu::ThreadPool::set_global_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
 

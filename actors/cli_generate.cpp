@@ -43,8 +43,6 @@ actors::TlsFiles client_tls(const Args& a) {
   return tls;
 }
 
-constexpr int64_t kMaxTokensCap = 1 << 20;
-
 void apply_threads(const Args& a) {
   if (a.has("threads")) cpu::ThreadPool::set_global_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
 }
@@ -74,17 +72,7 @@ int run_generate(const std::vector<std::string>& argv) {
                    "temperature", "seed", "threads", "connect", "timeout-ms"}),
          {"json"});
   const auto tls = client_tls(a);
-  GenerateRequest req;
-  req.mode = parse_mode(a.str("mode", "diffusion"));
-  req.max_tokens = static_cast<int>(a.integer("max-tokens", 64, 1, kMaxTokensCap));
-  req.diffusion.gamma = static_cast<float>(a.number("gamma", 0.8));
-  req.diffusion.block_size = static_cast<int>(a.integer("block-size", 16, 1, 4096));
-  req.diffusion.steps = static_cast<int>(a.integer("steps", 16, 1, 4096));
-  req.diffusion.temperature = static_cast<float>(a.number("temperature", 0.0));
-  req.diffusion.seed = a.seed("seed", 0);
-  if (!(req.diffusion.gamma > 0.0f && req.diffusion.gamma <= 1.0f))
-    throw Error("--gamma: must be in (0, 1] (got " + a.str("gamma", "") + ")");
-  if (req.diffusion.temperature < 0.0f) throw Error("--temperature: must be >= 0");
+  GenerateRequest req = generate_options(a);
   if (!a.has("prompt") && !a.has("prompt-ids")) throw Error("--prompt is required");
   apply_threads(a);
 

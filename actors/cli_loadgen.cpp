@@ -35,31 +35,9 @@ constexpr const char* kHelp =
     "  --slo ttft=2s,itl=50ms[,e2e=10s]   goodput: requests/s meeting every objective\n"
     "  --csv FILE  --svg FILE   one row / one point per sweep value; JSON goes to stdout\n";
 
-std::vector<double> parse_list(const std::string& text, const std::string& option, double lo, double hi) {
-  std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (!used || used != item.size() || !(v >= lo && v <= hi))
-      throw Error("--" + option + ": '" + item + "' is not a number in [" + std::to_string(lo) + ", " +
-                  std::to_string(hi) + "]");
-    out.push_back(v);
-  }
-  if (out.empty()) throw Error("--" + option + ": empty list");
-  return out;
-}
-
-std::string num(double v) {
-  std::ostringstream o;
-  o << v;
-  return o.str();
+std::vector<double> numbers_in(const std::string& text, const std::string& option, double lo, double hi) {
+  return parse_number_list(text, option, [=](double v) { return v >= lo && v <= hi; },
+                           "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }
 
 int serve_fake(const Args& a) {
@@ -121,14 +99,14 @@ int run_loadgen(const std::vector<std::string>& argv) {
 
   std::vector<Summary> points;
   if (a.has("concurrency")) {
-    for (double c : parse_list(*a.str("concurrency"), "concurrency", 1, 65536)) {
+    for (double c : numbers_in(*a.str("concurrency"), "concurrency", 1, 65536)) {
       const auto specs = synthesize_lengths(in, out, requests > 0 ? requests : 1 << 16, seed);
       SpecSource next = [&](size_t i) -> std::optional<RequestSpec> {
         if (requests > 0 && i >= specs.size()) return std::nullopt;
         return specs[i % specs.size()];
       };
       Summary s = summarize(run_closed(ro, static_cast<int>(c), next), slo);
-      s.label = "concurrency=" + num(c);
+      s.label = "concurrency=" + format_number(c);
       s.concurrency = static_cast<int>(c);
       points.push_back(std::move(s));
     }
@@ -136,19 +114,19 @@ int run_loadgen(const std::vector<std::string>& argv) {
     ArrivalProcess ap;
     ap.kind = ArrivalProcess::parse_kind(a.str("arrival", "poisson"));
     ap.burstiness = a.number("burstiness", 1.0);
-    for (double r : parse_list(*a.str("rate"), "rate", 1e-6, 1e7)) {
+    for (double r : numbers_in(*a.str("rate"), "rate", 1e-6, 1e7)) {
       ap.rate = r;
       const auto specs = synthesize(ap, in, out, requests, ro.warmup_s + ro.duration_s, seed);
       Summary s = summarize(run_open(ro, specs), slo);
-      s.label = "rate=" + num(r);
+      s.label = "rate=" + format_number(r);
       s.offered_rate = r;
       points.push_back(std::move(s));
     }
   } else {
-    for (double sp : parse_list(a.str("trace-speedup", "1"), "trace-speedup", 1e-6, 1e6)) {
+    for (double sp : numbers_in(a.str("trace-speedup", "1"), "trace-speedup", 1e-6, 1e6)) {
       const auto specs = read_mooncake_trace(*a.str("trace"), sp);
       Summary s = summarize(run_open(ro, specs), slo);
-      s.label = "trace_speedup=" + num(sp);
+      s.label = "trace_speedup=" + format_number(sp);
       s.offered_rate = specs.size() > 1 ? static_cast<double>(specs.size() - 1) / specs.back().at_s : 0;
       points.push_back(std::move(s));
     }

@@ -73,29 +73,8 @@ std::set<std::string> with(std::set<std::string> base, std::initializer_list<con
   return base;
 }
 
-std::vector<double> list(const std::string& text, const std::string& option) {
-  std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (!used || used != item.size() || !(v > 0) || v > 1e9) throw Error("--" + option + ": '" + item + "' is not a positive number");
-    out.push_back(v);
-  }
-  if (out.empty()) throw Error("--" + option + ": empty list");
-  return out;
-}
-
-std::string num(double v) {
-  std::ostringstream o;
-  o << v;
-  return o.str();
+std::vector<double> positive_numbers(const std::string& text, const std::string& option) {
+  return parse_number_list(text, option, [](double v) { return v > 0 && v <= 1e9; }, "a positive number");
 }
 
 }  // namespace
@@ -139,25 +118,25 @@ int run_simulate(const std::vector<std::string>& argv) {
     ArrivalProcess ap;
     ap.kind = ArrivalProcess::parse_kind(a.str("arrival", "poisson"));
     ap.burstiness = a.number("burstiness", 1.0);
-    for (double r : list(*a.str("rate"), "rate")) {
+    for (double r : positive_numbers(*a.str("rate"), "rate")) {
       ap.rate = r;
       SimLoad l;
       l.requests = synthesize(ap, in, out, requests, warmup + duration, seed);
-      run(std::move(l), "rate=" + num(r), r, 0);
+      run(std::move(l), "rate=" + format_number(r), r, 0);
     }
   } else if (a.has("concurrency")) {
-    for (double c : list(*a.str("concurrency"), "concurrency")) {
+    for (double c : positive_numbers(*a.str("concurrency"), "concurrency")) {
       SimLoad l;
       l.concurrency = static_cast<int>(c);
       l.requests = synthesize_lengths(in, out, requests > 0 ? requests : 1000, seed);
-      run(std::move(l), "concurrency=" + num(c), 0, l.concurrency);
+      run(std::move(l), "concurrency=" + format_number(c), 0, l.concurrency);
     }
   } else {
-    for (double sp : list(a.str("trace-speedup", "1"), "trace-speedup")) {
+    for (double sp : positive_numbers(a.str("trace-speedup", "1"), "trace-speedup")) {
       SimLoad l;
       l.requests = read_mooncake_trace(*a.str("trace"), sp);
       const double rate = l.requests.size() > 1 ? (l.requests.size() - 1) / l.requests.back().at_s : 0;
-      run(std::move(l), "trace_speedup=" + num(sp), rate, 0);
+      run(std::move(l), "trace_speedup=" + format_number(sp), rate, 0);
     }
   }
   nlohmann::json j = {{"profile", profile.name},
