@@ -19,12 +19,9 @@ extern char** environ;
 
 namespace tt::actors {
 
-ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::string& out_path,
-                           const std::string& err_path) {
-  char self[4096] = {};
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) throw Error(std::string("cannot find this program (/proc/self/exe): ") + std::strerror(errno));
-  std::vector<std::string> all{self};
+pid_t spawn_with_output(const std::string& program, const std::vector<std::string>& args, const std::string& out_path,
+                        const std::string& err_path, int* error) {
+  std::vector<std::string> all{program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
@@ -33,12 +30,21 @@ ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::stri
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int rc = posix_spawn(&pid_, self, &fa, nullptr, argv.data(), environ);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, program.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    pid_ = -1;
-    throw Error(std::string("cannot start ") + self + ": " + std::strerror(rc));
-  }
+  if (error) *error = rc;
+  return rc == 0 ? pid : -1;
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::string& out_path,
+                           const std::string& err_path) {
+  char self[4096] = {};
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) throw Error(std::string("cannot find this program (/proc/self/exe): ") + std::strerror(errno));
+  int rc = 0;
+  pid_ = spawn_with_output(self, args, out_path, err_path, &rc);
+  if (pid_ < 0) throw Error(std::string("cannot start ") + self + ": " + std::strerror(rc));
 }
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {

@@ -11,6 +11,12 @@
 
 namespace tt::actors {
 
+// Starts `program` (argv[0] = program, then `args`) with stdout and stderr
+// redirected to the two files (created or truncated). Returns the pid, or -1
+// with the posix_spawn error in *error.
+pid_t spawn_with_output(const std::string& program, const std::vector<std::string>& args, const std::string& out_path,
+                        const std::string& err_path, int* error = nullptr);
+
 class ChildProcess {
 public:
   ChildProcess() = default;

@@ -3,9 +3,7 @@
 // child killed in teardown, every wait bounded.
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +18,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-extern char** environ;
+#include "actors/child_process.hpp"
+
 
 namespace tt::test {
 
@@ -28,19 +27,8 @@ namespace tt::test {
 class Child {
 public:
   Child() = default;
-  Child(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path) {
-    std::vector<std::string> all{TT_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, TT_BINARY, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
+  Child(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path)
+      : pid_(actors::spawn_with_output(TT_BINARY, args, out_path, err_path)) {}
   Child(Child&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
   Child& operator=(Child&& o) noexcept {
     std::swap(pid_, o.pid_);

@@ -4,9 +4,7 @@
 // HTTP API as SSE streams; prints JSON with per-request latencies of both,
 // the router's overhead per request (b - a) and lost requests.
 // Usage: router_bench [--binary PATH] [--model DIR] [--concurrency 100] [--rounds 5] [--max-tokens 16]
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,12 +23,12 @@
 #include <caf/io/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/child_process.hpp"
 #include "actors/cluster_config.hpp"
 #include "messages/bytes.hpp"
 #include "messages/interfaces.hpp"
 #include "tests/router/http_client.hpp"
 
-extern char** environ;
 
 namespace {
 
@@ -43,18 +41,7 @@ struct Proc {
 };
 
 Proc spawn(const std::string& binary, std::vector<std::string> args, const std::string& out, const std::string& err) {
-  args.insert(args.begin(), binary);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  Proc p{-1, out};
-  if (posix_spawn(&p.pid, binary.c_str(), &fa, nullptr, argv.data(), environ) != 0) p.pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return p;
+  return Proc{tt::actors::spawn_with_output(binary, args, out, err), out};
 }
 
 // CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
