@@ -22,6 +22,7 @@ ClusterConfig::ClusterConfig() {
   set("middleman.heartbeat-interval", caf::timespan{250ms});
   set("middleman.connection-timeout", caf::timespan{2s});
   set("logger.verbosity", caf::atom("quiet"));
+  set("scheduler.policy", caf::atom("sharing"));
 }
 
 void block_stop_signals() {
