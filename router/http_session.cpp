@@ -45,6 +45,7 @@ net::awaitable<void> serve_connection(StreamPtr s, Api& api) {
       break;
     }
     if (ec) break;  // closed, reset or idle
+    const auto read = std::chrono::steady_clock::now();
     s->expires_never();
     HttpRequest req = parser.release();
     bool keep = req.keep_alive();
@@ -54,7 +55,7 @@ net::awaitable<void> serve_connection(StreamPtr s, Api& api) {
       co_await http::async_write(*s, *res, net::redirect_error(net::use_awaitable, ec));
       if (ec) break;
     } else {
-      keep = co_await run_completion(s, api, std::move(std::get<CompletionCall>(routed)), req.version(), keep);
+      keep = co_await run_completion(s, api, std::move(std::get<CompletionCall>(routed)), req.version(), keep, read);
     }
     if (!keep) break;
   }
