@@ -103,7 +103,19 @@ void kick(self_ptr self) {
   }
 }
 
-void stream(self_ptr self, uint64_t id, bool final) {
+// Chunks for clients that take token_chunks, gathered over one step; flushed
+// as one message per client.
+using Batches = std::map<caf::actor_addr, std::pair<msg::client_actor, msg::token_chunks>>;
+
+void flush(self_ptr self, Batches& batches) {
+  for (auto& [addr, b] : batches) {
+    if (b.second.chunks.size() == 1) self->send(b.first, std::move(b.second.chunks.front()));
+    else self->send(b.first, std::move(b.second));
+  }
+  batches.clear();
+}
+
+void stream(self_ptr self, uint64_t id, bool final, Batches& batches) {
   auto& st = self->state;
   auto& s = st.seqs.at(id);
   const GenerateResult& r = st.core->result(id);
@@ -117,8 +129,11 @@ void stream(self_ptr self, uint64_t id, bool final) {
   c.finish = final ? msg::to_wire(r.finish) : msg::finish_reason::running;
   c.denoiser_forwards = r.denoiser_forwards;
   c.context_forwards = r.context_forwards;
-    c.committed_tokens = static_cast<uint32_t>(r.committed_tokens);
-  self->send(s.client, c);
+  c.committed_tokens = static_cast<uint32_t>(r.committed_tokens);
+  if (!s.batch) return self->send(s.client, c);
+  auto& b = batches[s.client.address()];
+  b.first = s.client;
+  b.second.chunks.push_back(std::move(c));
 }
 
 }  // namespace
@@ -133,14 +148,16 @@ void handle_events(self_ptr self, const ContextEvents& ev) {
     dispatch(self, job.job_id);
   }
   const std::set<uint64_t> finished(ev.finished.begin(), ev.finished.end());
+  Batches batches;
   for (uint64_t id : ev.token_updates)
-    if (!finished.count(id) && st.seqs.count(id)) stream(self, id, false);
+    if (!finished.count(id) && st.seqs.count(id)) stream(self, id, false, batches);
   for (uint64_t id : ev.finished) {
     if (!st.seqs.count(id)) continue;
-    stream(self, id, true);
+    stream(self, id, true, batches);
     st.core->release(id);
     forget(self, id);
   }
+  flush(self, batches);
   kick(self);
 }
 
@@ -193,6 +210,7 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
           return send_error(self, client, r.request_id, msg::error_code::bad_request, e.what());
         }
         st.seqs[id] = ContextState::Sequence{client, r.request_id};
+        st.seqs[id].batch = r.batch_chunks;
         st.metrics.admitted(id, req.value.prompt.size());
         if (st.clients[client.address()]++ == 0) self->monitor(client);
         if (r.deadline_unix_ms > 0)

@@ -32,6 +32,7 @@ struct ContextState {
     uint64_t request_id = 0;
     size_t streamed = 0;  // tokens sent to the client so far
     uint64_t sticky = 0;  // denoiser key, 0 = none yet
+    bool batch = false;   // the client takes token_chunks
   };
   struct Job {
     BlockJob job;

@@ -15,10 +15,12 @@
 namespace tt::msg {
 
 // The receiving end of requests (the router's session actor): a context actor
-// streams token_chunk messages ending in final = true, or one score_result, or
+// streams token_chunk messages ending in final = true (grouped as token_chunks
+// for clients that ask for it), or one score_result, or
 // one request_error, to the client_actor named beside each request.
 using client_actor = caf::typed_actor<
   caf::reacts_to<token_chunk>,
+  caf::reacts_to<token_chunks>,
   caf::reacts_to<score_result>,
   caf::reacts_to<request_error>>;
 

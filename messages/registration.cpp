@@ -19,6 +19,7 @@ void for_each_wire_type(F&& f) {
   f.template operator()<score_request>("tt.score_request");
   f.template operator()<cancel_request>("tt.cancel_request");
   f.template operator()<token_chunk>("tt.token_chunk");
+  f.template operator()<token_chunks>("tt.token_chunks");
   f.template operator()<score_result>("tt.score_result");
   f.template operator()<request_error>("tt.request_error");
   f.template operator()<cache_handle>("tt.cache_handle");

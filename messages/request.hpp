@@ -29,6 +29,9 @@ struct generate_request {
   float temperature = 0;         // 0 = greedy; > 0 = sample from logits / temperature
   uint64_t seed = 0;             // RNG seed; with block index and step it fixes every draw
   int64_t deadline_unix_ms = 0;  // give up after this time (ms since the Unix epoch)
+  // The client takes token_chunks: the chunks of all its requests that one
+  // step produced, in one message (the router, which serves many). Protocol 3.
+  bool batch_chunks = false;
 
   friend bool operator==(const generate_request&, const generate_request&) = default;
 };
@@ -37,7 +40,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generate_request& x) {
   return f(caf::meta::type_name("tt.generate_request"), x.request_id, x.prompt_tokens, x.mode,
            x.max_tokens, x.gamma, x.block_size, x.steps, x.temperature, x.seed,
-           x.deadline_unix_ms);
+           x.deadline_unix_ms, x.batch_chunks);
 }
 
 // Log-probability of continuation given prompt (answered by one score_result).

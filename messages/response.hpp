@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/meta/type_name.hpp>
 
@@ -34,6 +35,20 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
   return f(caf::meta::type_name("tt.token_chunk"), x.request_id, x.tokens, x.committed_total,
            x.final, x.finish, x.denoiser_forwards, x.context_forwards, x.committed_tokens);
+}
+
+// Several token_chunk messages to one client, sent together (to clients that
+// asked for it with generate_request.batch_chunks); each chunk means what it
+// would alone, and the chunks of one request keep their order. Protocol 3.
+struct token_chunks {
+  std::vector<token_chunk> chunks;
+
+  friend bool operator==(const token_chunks&, const token_chunks&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_chunks& x) {
+  return f(caf::meta::type_name("tt.token_chunks"), x.chunks);
 }
 
 // The answer to score_request.

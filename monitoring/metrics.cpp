@@ -44,7 +44,8 @@ Metrics::Metrics(Registry& r)
       router_requests_running(r.gauge(names::router_requests_running).with()),
       router_requests_waiting(r.gauge(names::router_requests_waiting).with()),
       router_queue_time(r.histogram(names::router_queue_time).with()),
-      router_tokens_per_forward(r.histogram(names::router_tokens_per_forward).with()) {
+      router_tokens_per_forward(r.histogram(names::router_tokens_per_forward).with()),
+      router_overhead(r.histogram(names::router_overhead).with()) {
   for (std::string_view role : names::role::all)
     for (std::string_view event : names::event::all) peer_events.with({{"role", role}, {"event", event}});
 }

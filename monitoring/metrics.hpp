@@ -56,6 +56,7 @@ struct Metrics {
   Gauge& router_requests_waiting;
   Histogram& router_queue_time;
   Histogram& router_tokens_per_forward;
+  Histogram& router_overhead;
 };
 
 }  // namespace tt::mon

@@ -174,6 +174,12 @@ inline constexpr MetricSpec router_requests_waiting{gauge, "twotower_router_requ
 inline constexpr MetricSpec router_queue_time{
     histogram, "twotower_router_queue_time_seconds",
     "Seconds a request waited in the router's queue before it was sent to a context actor.", {}, queue_buckets};
+inline constexpr MetricSpec router_overhead{
+    histogram, "twotower_router_overhead_seconds",
+    "Seconds a finished request spent in the router itself: from its HTTP request being read to its "
+    "submission to a context actor (less any wait in the router's queue), plus from its last tokens "
+    "arriving from the context actor to their last byte being written to the client.",
+    {}, transfer_buckets};
 inline constexpr MetricSpec router_tokens_per_forward{
     histogram, "twotower_router_tokens_per_denoiser_forward",
     "Generated tokens per denoiser forward of one finished diffusion request.", {}, tokens_per_forward_buckets};
@@ -187,6 +193,7 @@ inline constexpr const MetricSpec* all[] = {
     &context_requests,  &context_time_to_first_token, &context_request_duration, &context_prompt_tokens,
     &context_generation_tokens,
     &router_requests_running, &router_requests_waiting, &router_queue_time, &router_tokens_per_forward,
+    &router_overhead,
 };
 
 }  // namespace tt::mon::names

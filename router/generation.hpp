@@ -42,6 +42,10 @@ struct GenerationEvent {
   std::string code;
   std::string message;
   int retry_after_s = 0;  // 429/503: the Retry-After header, 0 = none
+  // When the router actor took the event from its context actor, and (on the
+  // last event) the request's ingress time in the router; for router_overhead.
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+  double ingress_s = 0;
 };
 
 // Called on a CAF thread, in order, once per event, until finished or failed;

@@ -91,12 +91,16 @@ bool try_dispatch(self_ptr self, uint64_t id) {
   w.temperature = g.temperature;
   w.seed = g.seed;
   w.deadline_unix_ms = unix_ms_at(g.arrival + g.timeout);
+  w.batch_chunks = true;  // one message per context step for all of this router's requests
   auto& b = st.backends[*chosen];
   self->send(b.hdl, std::move(w), caf::actor_cast<msg::client_actor>(self));
   b.in_flight++;
   r.backend = *chosen;
   st.by_wire[r.wire_id] = id;
-  st.m->router_queue_time.observe(std::chrono::duration<double>(clock::now() - r.enqueued).count());
+  const auto now = clock::now();
+  st.m->router_queue_time.observe(std::chrono::duration<double>(now - r.enqueued).count());
+  if (r.ingress_s < 0)
+    r.ingress_s = std::chrono::duration<double>((r.waited ? r.enqueued : now) - g.arrival).count();
   return true;
 }
 
@@ -129,6 +133,7 @@ void on_submit(self_ptr self, SubmissionPtr sub) {
   st.reqs.emplace(id, std::move(r));
   st.queue.push_back(id);
   dispatch_queue(self);
+  if (const auto it = st.reqs.find(id); it != st.reqs.end() && it->second.wire_id == 0) it->second.waited = true;
   if (st.queue.size() > st.opt.max_queue && st.queue.back() == id) {
     st.queue.pop_back();
     st.reqs.erase(id);
@@ -190,6 +195,9 @@ caf::actor spawn_router_actor(caf::actor_system& sys, const DispatcherOptions& o
         dispatch_queue(self);
       },
       [=](const msg::token_chunk& c) { on_chunk(self, c); },
+      [=](const msg::token_chunks& b) {
+        for (const auto& c : b.chunks) on_chunk(self, c);
+      },
       [=](const msg::request_error& e) { on_error(self, e); },
       [=](const msg::score_result&) {},
       [=](tick_atom) { on_tick(self); },

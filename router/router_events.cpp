@@ -65,6 +65,8 @@ void on_chunk(self_ptr self, const msg::token_chunk& c) {
     r.produced.insert(r.produced.end(), tokens.value.begin(), tokens.value.end());
   }
   GenerationEvent e;
+  e.received = now;
+  e.ingress_s = r.ingress_s;
   e.tokens = std::move(tokens.value);
   e.denoiser_forwards = r.df;
   e.context_forwards = r.cf;

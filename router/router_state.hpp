@@ -42,6 +42,8 @@ struct Request {
   int32_t df_base = 0, cf_base = 0, df = 0, cf = 0;  // forwards before the last migration, and so far
   clock::time_point enqueued, last_chunk;
   bool got_tokens = false;
+  bool waited = false;    // not sent at once: queued for admission
+  double ingress_s = -1;  // HTTP request read -> first sent to a context actor, less the wait; -1: not yet
 };
 
 struct State {

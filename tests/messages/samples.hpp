@@ -46,11 +46,14 @@ void for_each_sample(F&& f) {
   f(hello{7, "denoiser", "node-b", 1234567}, "tt.hello");
   f(hello_ack{true, "fine"}, "tt.hello_ack");
   f(generate_request{0x1122334455667788ull, some_tokens(), request_mode::mock_ar, 256, 0.75f, 32,
-                     12, 0.6f, 0xfeedfacecafebeefull, 1760000000123},
+                     12, 0.6f, 0xfeedfacecafebeefull, 1760000000123, true},
     "tt.generate_request");
   f(score_request{9, some_tokens(), pack_int32(std::vector<int32_t>{5, 6}), -5}, "tt.score_request");
   f(cancel_request{99}, "tt.cancel_request");
   f(token_chunk{11, some_tokens(), 4096, true, finish_reason::stop, 17, 9, 4100}, "tt.token_chunk");
+  f(token_chunks{{token_chunk{11, some_tokens(), 4096, true, finish_reason::stop, 17, 9, 4100},
+                  token_chunk{12, some_tokens(), 3, false, finish_reason::running, 1, 2, 0}}},
+    "tt.token_chunks");
   f(score_result{12, -42.125, pack_float64(std::vector<double>{-1.5, -0.25})}, "tt.score_result");
   f(request_error{13, error_code::peer_down, "denoiser on node-b went away"}, "tt.request_error");
   f(sample_cache_handle(), "tt.cache_handle");
