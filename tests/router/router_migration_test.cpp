@@ -18,8 +18,8 @@ TEST_F(RouterTest, AStreamSurvivesItsContextActorBeingKilled) {
   start_context();
   start_context();
   start_router({"--policy", "least-loaded"}, true, 600000);
-  const json body{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", 160}, {"stream", true}};
-  const auto truth = generate_connect({"--prompt", "Once upon a time", "--max-tokens", "160"}, 1);
+  const json body{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", 480}, {"stream", true}};
+  const auto truth = generate_connect({"--prompt", "Once upon a time", "--max-tokens", "480"}, 1);
   ASSERT_FALSE(truth.is_discarded());
   // (Probes send blocks too: the router above probes once, at start-up.)
   HttpClient c(port_);
@@ -30,8 +30,12 @@ TEST_F(RouterTest, AStreamSurvivesItsContextActorBeingKilled) {
   ASSERT_TRUE(first.has_value());
   events.push_back(*first);
   ASSERT_EQ(json::parse(*first)["choices"][0]["finish_reason"], nullptr) << "finished before the kill";
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const size_t victim = blocks_sent(*this, 0) - b0 >= blocks_sent(*this, 1) - b1 ? 0 : 1;
+  // The context actor serving the stream is the one sending blocks: kill it as
+  // soon as that shows (a fixed wait could outlast the whole generation).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (blocks_sent(*this, 0) - b0 == blocks_sent(*this, 1) - b1 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const size_t victim = blocks_sent(*this, 0) - b0 > blocks_sent(*this, 1) - b1 ? 0 : 1;
   kill_context(victim);
   while (auto e = c.next_event()) events.push_back(*e);
   const Streamed s = gather(events);
