@@ -39,6 +39,10 @@ public:
   // dropped, special ids are dropped when skip_special_tokens, and byte
   // sequences that are not valid UTF-8 become U+FFFD.
   std::string decode(std::span<const int32_t> ids, bool skip_special_tokens = true) const;
+  // decode(a ++ b) == decode(a) + decode(b) whenever decode(a) ends with a
+  // complete character: true for the ByteLevel decoder (per-token bytes), false
+  // when tokens are joined with spaces.
+  bool decode_concatenates() const;
 
   // Model vocab + added tokens (max id + 1).
   int vocab_size() const;

@@ -278,6 +278,8 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_to
   return utf8::lossy(bytes);
 }
 
+bool Tokenizer::decode_concatenates() const { return impl_->decoder == Impl::Decoder::ByteLevel; }
+
 int Tokenizer::vocab_size() const { return static_cast<int>(impl_->id_token.size()); }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {

@@ -142,6 +142,7 @@ net::awaitable<bool> run_completion(StreamPtr s, Api& api, CompletionCall cc, un
   call->response.emplace(
       p, make_meta(id, api.limits().model_name, p.chat),
       [tok](std::span<const int32_t> ids) { return tok ? tok->decode(ids, true) : std::string(); },
+      tok && tok->decode_concatenates(),
       [&api, version, keep_alive](unsigned status, const std::string& body, int retry) {
         return render_json(api, status, body, retry, version, keep_alive);
       },

@@ -36,10 +36,10 @@ constexpr const char* kLastChunk = "0\r\n\r\n";
 }  // namespace
 
 CompletionResponse::CompletionResponse(const CompletionParams& params, ResponseMeta meta, TextStream::Decoder decode,
-                                       JsonRenderer render, unsigned version, bool keep_alive)
+                                       bool concatenates, JsonRenderer render, unsigned version, bool keep_alive)
     : params_(params),
       meta_(std::move(meta)),
-      text_(std::move(decode), params.stop),
+      text_(std::move(decode), params.stop, concatenates),
       render_(std::move(render)),
       version_(version),
       keep_alive_(keep_alive) {

@@ -23,7 +23,8 @@ public:
   // body; a Retry-After header when retry_after_s > 0).
   using JsonRenderer = std::function<std::string(unsigned status, const std::string& body, int retry_after_s)>;
 
-  CompletionResponse(const CompletionParams& params, ResponseMeta meta, TextStream::Decoder decode,
+  // `concatenates`: see TextStream.
+  CompletionResponse(const CompletionParams& params, ResponseMeta meta, TextStream::Decoder decode, bool concatenates,
                      JsonRenderer render, unsigned version, bool keep_alive);
 
   struct Output {

@@ -22,7 +22,8 @@ size_t partial_stop_tail(const std::string& text, const std::vector<std::string>
 
 }  // namespace
 
-TextStream::TextStream(Decoder decode, std::vector<std::string> stop) : decode_(std::move(decode)), stop_(std::move(stop)) {
+TextStream::TextStream(Decoder decode, std::vector<std::string> stop, bool concatenates)
+    : decode_(std::move(decode)), stop_(std::move(stop)), concatenates_(concatenates) {
   stop_.erase(std::remove_if(stop_.begin(), stop_.end(), [](const std::string& s) { return s.empty(); }), stop_.end());
 }
 
@@ -30,10 +31,16 @@ TextStream::Delta TextStream::add(std::span<const int32_t> tokens, bool last) {
   Delta d;
   if (stopped_) return d;
   tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
-  std::string full = decode_(tokens_);
-  // Decoding is per byte, so the text of a longer prefix extends the shorter one,
-  // except for a character still incomplete at the end (held back below).
+  // Decoding is per byte, so the text of a longer prefix extends the shorter
+  // one, except for a character still incomplete at the end. Only the tokens
+  // after the last clean boundary are decoded again (not the whole stream on
+  // every chunk, which made long streams quadratic).
+  const std::string tail = decode_(std::span<const int32_t>(tokens_).subspan(clean_tokens_));
+  std::string full = clean_text_ + tail;
   if (full.compare(0, sent_.size(), sent_) != 0) full = sent_ + full.substr(std::min(sent_.size(), full.size()));
+  const bool unfinished = tail.size() >= kReplacement.size() &&
+                          tail.compare(tail.size() - kReplacement.size(), kReplacement.size(), kReplacement) == 0;
+  if (concatenates_ && !unfinished) clean_tokens_ = tokens_.size(), clean_text_ = full;
   // The earliest stop sequence that ends in the new text.
   size_t cut = std::string::npos;
   for (const auto& s : stop_) {

@@ -17,7 +17,10 @@ public:
   // `decode` maps all tokens so far to text (e.g. Tokenizer::decode, which
   // renders an unfinished UTF-8 sequence at the end as U+FFFD).
   using Decoder = std::function<std::string(std::span<const int32_t>)>;
-  TextStream(Decoder decode, std::vector<std::string> stop);
+  // `concatenates`: decode(a ++ b) == decode(a) + decode(b) when decode(a)
+  // ends with a complete character (byte-level BPE); then only the tokens
+  // after the last such boundary are decoded again on each add.
+  TextStream(Decoder decode, std::vector<std::string> stop, bool concatenates = false);
 
   struct Delta {
     std::string text;      // new text to send (may be empty)
@@ -33,7 +36,10 @@ public:
 private:
   Decoder decode_;
   std::vector<std::string> stop_;
+  bool concatenates_;
   std::vector<int32_t> tokens_;
+  size_t clean_tokens_ = 0;  // tokens_[0, clean_tokens_) decode to clean_text_, no unfinished character
+  std::string clean_text_;
   std::string sent_;
   bool stopped_ = false;
 };

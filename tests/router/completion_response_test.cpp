@@ -37,7 +37,7 @@ CompletionParams params(bool stream, std::vector<std::string> stop = {}) {
 }
 
 CompletionResponse make(const CompletionParams& p) {
-  return CompletionResponse(p, make_meta(7, "m", false), letters, render, 11, true);
+  return CompletionResponse(p, make_meta(7, "m", false), letters, true, render, 11, true);
 }
 
 GenerationEvent tokens(std::vector<int32_t> ids, bool finished = false) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 namespace tt::router {
 namespace {
 
@@ -100,6 +103,41 @@ TEST(TextStream, EmptyStopSequencesAreIgnored) {
   Fixture f{{"abc"}};
   auto s = f.make({""});
   EXPECT_EQ(s.add(ids({0}), true).text, "abc");
+}
+
+// Decoding only what follows the last clean boundary gives exactly the deltas
+// of decoding everything each time, and keeps each decode short.
+TEST(TextStream, IncrementalDecodingEqualsWholeDecoding) {
+  const std::vector<std::string> table{"a", "b", " the", "\xC3", "\xA9", "x\xC3", ".", "ab"};
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<int32_t> tokens(1 + rng() % 300);
+    for (auto& t : tokens) t = static_cast<int32_t>(rng() % table.size());
+    const std::vector<std::string> stop = trial % 3 == 0 ? std::vector<std::string>{"b.a", " theab"}
+                                                         : std::vector<std::string>{};
+    size_t longest = 0;
+    TextStream whole([&](std::span<const int32_t> ids) { return fake_decode(ids, table); }, stop, false);
+    TextStream incremental(
+        [&](std::span<const int32_t> ids) {
+          longest = std::max(longest, ids.size());
+          return fake_decode(ids, table);
+        },
+        stop, true);
+    for (size_t at = 0; at < tokens.size();) {
+      const size_t n = std::min(tokens.size() - at, size_t{1} + rng() % 3);
+      const auto chunk = std::span<const int32_t>(tokens).subspan(at, n);
+      at += n;
+      const bool last = at == tokens.size();
+      const auto a = whole.add(chunk, last), b = incremental.add(chunk, last);
+      ASSERT_EQ(a.text, b.text) << "trial " << trial << " at " << at;
+      ASSERT_EQ(a.stopped, b.stopped);
+      if (a.stopped) break;
+    }
+    EXPECT_EQ(whole.text(), incremental.text());
+    // Decodes stay short: a chunk plus the run of tokens since the last
+    // complete character, not the whole stream.
+    if (tokens.size() > 150) EXPECT_LT(longest, 40u) << "trial " << trial;
+  }
 }
 
 }  // namespace
