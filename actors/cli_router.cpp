@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <signal.h>
+#include <set>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -11,6 +12,7 @@
 
 #include "actors/cli_args.hpp"
 #include "actors/cluster_config.hpp"
+#include "actors/tls.hpp"
 #include "actors/commands.hpp"
 #include "model/error.hpp"
 #include "model/model.hpp"
@@ -29,6 +31,7 @@ constexpr const char* kRouterHelp =
     "                       [--model-name NAME] [--api-key KEY] [--max-queue 256] [--max-running 64]\n"
     "                       [--timeout SECONDS (300)] [--policy affinity|least-loaded] [--http-threads N (cores, at most 4)]\n"
     "                       [--max-body-bytes 1048576] [--probe-interval-ms 2000] [--drain-seconds 60]\n"
+    "                       [--tls-cert PEM --tls-key PEM --tls-ca PEM]  (to the context actors)\n"
     "  OpenAI-compatible API: POST /v1/completions, POST /v1/chat/completions, GET /v1/models,\n"
     "  GET /health, GET /ready, GET /metrics. The model directory supplies the tokenizer and the\n"
     "  context limit (no weights are loaded). --max-running is per context actor; more requests\n"
@@ -62,11 +65,13 @@ bool wait_for_stop_signal(std::chrono::milliseconds slice) {
 
 int run_router(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
-    if (a == "--help" || a == "-h") return std::fputs(kRouterHelp, stdout), 0;
-  Args a(argv,
-         {"listen", "context", "model", "model-name", "api-key", "max-queue", "max-running", "timeout", "policy",
-          "http-threads", "max-body-bytes", "probe-interval-ms", "drain-seconds"},
-         {});
+    if (a == "--help" || a == "-h") return std::fputs(kRouterHelp, stdout), std::fputs(actors::kTlsHelp, stdout), 0;
+  std::set<std::string> options{"listen",      "context",     "model",          "model-name",        "api-key",
+                                "max-queue",   "max-running", "timeout",        "policy",            "http-threads",
+                                "max-body-bytes", "probe-interval-ms", "drain-seconds"};
+  options.insert(actors::kTlsOptions.begin(), actors::kTlsOptions.end());
+  Args a(argv, options, {});
+  const auto tls = actors::tls_from_args(a);
   if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
   if (!a.has("context")) throw Error("--context HOST:PORT[,HOST:PORT...] is required");
   const auto [host, port] = actors::parse_host_port(*a.str("listen"), "listen");
@@ -102,7 +107,10 @@ int run_router(const std::vector<std::string>& argv) {
 
   actors::block_stop_signals();
   actors::ClusterConfig cfg;
+  actors::apply_tls(cfg, tls);
   caf::actor_system sys{cfg};
+  if (tls.enabled())
+    dopt.connect = [&sys](const std::string& h, uint16_t p) { return actors::connect_actor<msg::context_actor>(sys, h, p); };
   mon::Registry registry;
   mon::Metrics metrics(registry);
   router::Dispatcher dispatcher(sys, dopt, metrics);

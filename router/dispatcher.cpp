@@ -63,7 +63,7 @@ void Dispatcher::connect_loop() {
       if ((*connected_)[i]) continue;
       const auto& [host, port] = options_.contexts[i];
       const std::string where = host + ":" + std::to_string(port);
-      auto hdl = sys_.middleman().remote_actor<msg::context_actor>(host, port);
+      auto hdl = options_.connect ? options_.connect(host, port) : sys_.middleman().remote_actor<msg::context_actor>(host, port);
       std::string why;
       if (hdl) {
         caf::scoped_actor self{sys_};

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,8 +16,10 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "messages/interfaces.hpp"
 #include "router/generation.hpp"
 
 namespace tt::mon {
@@ -33,6 +36,8 @@ struct DispatcherOptions {
   std::chrono::milliseconds probe_interval{2000};  // readiness probe (1-token diffusion) period
   std::chrono::milliseconds ready_window{10000};   // ready while the last good probe is this recent
   std::chrono::milliseconds reconnect_interval{500};
+  // How to reach a context actor; empty: plain TCP (the CLI sets mutual TLS here).
+  std::function<caf::expected<msg::context_actor>(const std::string& host, uint16_t port)> connect;
 };
 
 // Shared between the actor, the connector thread and the HTTP side.

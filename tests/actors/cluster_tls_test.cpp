@@ -1,7 +1,11 @@
 // Mutual TLS between real processes: certificates made at test time by the
 // openssl tool (a CA, peers it signed, a self-signed intruder). Signed peers
-// work as over plain TCP; an intruder or a plain-TCP peer cannot join.
+// work as over plain TCP (the router too); an intruder or a plain-TCP peer
+// cannot join.
+#include <nlohmann/json.hpp>
+
 #include "tests/actors/cluster_fixture.hpp"
+#include "tests/router/http_client.hpp"
 
 namespace tt::test {
 namespace {
@@ -16,7 +20,7 @@ public:
     const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
     std::string script = "set -e; cd " + d + "; exec 2>openssl.log; " +
                          "openssl req -x509" + ec + " -keyout ca.key -out ca.pem -days 2 -subj /CN=tt-test-ca; ";
-    for (const char* peer : {"context", "denoiser", "client"})
+    for (const char* peer : {"context", "denoiser", "client", "router"})
       script += std::string("openssl req") + ec + " -keyout " + peer + ".key -out " + peer + ".csr -subj /CN=" + peer +
                 "; openssl x509 -req -in " + peer + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -out " + peer +
                 ".pem -days 2; ";
@@ -25,6 +29,16 @@ public:
   }
   std::vector<std::string> tls(const std::string& who) const {
     return {"--tls-cert", path(who + ".pem"), "--tls-key", path(who + ".key"), "--tls-ca", path("ca.pem")};
+  }
+  // A router started with the options; its HTTP port once it listens (0 when it did not start).
+  uint16_t start_router(Child& router, const std::string& name, const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"router", "--listen", "127.0.0.1:0", "--context", address_, "--model", model_dir(),
+                                  "--probe-interval-ms", "100", "--timeout", "20"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    router = Child(args, path(name + ".out"), path(name + ".err"));
+    if (!wait_for_text(path(name + ".out"), "listening on", 1, std::chrono::seconds(30))) return 0;
+    const std::string out = read_file(path(name + ".out"));
+    return static_cast<uint16_t>(std::stoi(out.substr(out.rfind(':') + 1)));
   }
   std::vector<std::string> intruder() const {
     return {"--tls-cert", path("intruder.pem"), "--tls-key", path("intruder.key"), "--tls-ca", path("intruder.pem")};
@@ -61,6 +75,31 @@ TEST_F(ClusterTlsTest, IntruderAndPlainPeersCannotJoin) {
   // The signed client still works after all that.
   client_args_ = tls("client");
   EXPECT_FALSE(generate(kRun, address_).is_null());
+}
+
+TEST_F(ClusterTlsTest, TheRouterReachesATlsContextWithItsCertificateAndNotWithout) {
+  denoiser_args_ = tls("denoiser");
+  start_cluster(1, tls("context"));
+  const nlohmann::json body{{"model", "tiny-random"}, {"prompt", {5, 6, 7, 8}}, {"max_tokens", 8}, {"mode", "ar"}};
+  Child router;
+  const uint16_t port = start_router(router, "router", tls("router"));
+  ASSERT_NE(port, 0) << read_file(path("router.err"));
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (HttpClient(port).get("/ready").status != 200 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(HttpClient(port).get("/ready").status, 200) << read_file(path("router.err"));
+  const auto r = HttpClient(port).post("/v1/completions", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["usage"]["completion_tokens"], 8);
+  // Without a certificate the context actor does not let the router in: never ready, 503.
+  Child plain;
+  const uint16_t plain_port = start_router(plain, "plain", {});
+  ASSERT_NE(plain_port, 0) << read_file(path("plain.err"));
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(HttpClient(plain_port).get("/ready").status, 503);
+  EXPECT_EQ(HttpClient(plain_port).post("/v1/completions", body.dump()).status, 503);
+  // The signed router goes on working.
+  EXPECT_EQ(HttpClient(port).post("/v1/completions", body.dump()).status, 200);
 }
 
 TEST_F(ClusterTlsTest, BadTlsOptionsAreOneLineErrors) {
