@@ -39,6 +39,7 @@ void finish(self_ptr self, uint64_t id, std::string_view outcome) {
   }
   st.by_wire.erase(it->second.wire_id);
   std::erase(st.queue, id);
+  if (it->second.deadline) st.deadlines.erase(*it->second.deadline);
   st.m->requests.with({"outcome", outcome}).inc();
   st.reqs.erase(it);
   set_gauges(st);
@@ -142,8 +143,35 @@ void on_submit(self_ptr self, SubmissionPtr sub) {
                   "too many requests in flight (" + std::to_string(st.queue.size()) + " waiting); retry shortly", 1);
   }
   st.m->prompt_tokens.inc(sub->generation.prompt.size());
-  const auto left = sub->generation.arrival + sub->generation.timeout - clock::now();
-  self->delayed_send(self, std::max<clock::duration>(left, clock::duration::zero()), expire_atom::value, id);
+  st.reqs.at(id).deadline = st.deadlines.emplace(sub->generation.arrival + sub->generation.timeout, id);
+  arm_deadlines(self);
+}
+
+void arm_deadlines(self_ptr self) {
+  auto& st = self->state;
+  if (st.deadlines.empty()) return;
+  const auto first = st.deadlines.begin()->first;
+  if (st.armed && *st.armed <= first) return;
+  st.armed = first;
+  self->delayed_send(self, std::max<clock::duration>(first - clock::now(), clock::duration::zero()),
+                     expire_atom::value);
+}
+
+void on_deadlines(self_ptr self) {
+  auto& st = self->state;
+  st.armed.reset();
+  const auto now = clock::now();
+  std::vector<uint64_t> due;
+  for (auto it = st.deadlines.begin(); it != st.deadlines.end() && it->first <= now; ++it) due.push_back(it->second);
+  for (const uint64_t id : due) {
+    auto it = st.reqs.find(id);
+    if (it == st.reqs.end()) continue;
+    send_cancel(self, it->second);
+    const auto ms = it->second.sub->generation.timeout.count();
+    fail(self, id, 504, "timeout", "deadline_exceeded",
+         "the request did not finish within its deadline of " + std::to_string(ms) + " ms", names::outcome::deadline);
+  }
+  arm_deadlines(self);
 }
 
 }  // namespace detail
@@ -174,15 +202,7 @@ caf::actor spawn_router_actor(caf::actor_system& sys, const DispatcherOptions& o
                static_cast<CancelReason>(why) == CancelReason::stop_sequence ? names::outcome::ok
                                                                              : names::outcome::cancelled);
       },
-      [=](expire_atom, uint64_t id) {
-        auto it = self->state.reqs.find(id);
-        if (it == self->state.reqs.end()) return;
-        send_cancel(self, it->second);
-        const auto ms = it->second.sub->generation.timeout.count();
-        fail(self, id, 504, "timeout", "deadline_exceeded",
-             "the request did not finish within its deadline of " + std::to_string(ms) + " ms",
-             names::outcome::deadline);
-      },
+      [=](expire_atom) { on_deadlines(self); },
       [=](backend_up_atom, uint64_t index, msg::context_actor hdl) {
         auto& st = self->state;
         if (index >= st.backends.size() || st.backends[index].up) return;

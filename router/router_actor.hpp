@@ -26,7 +26,7 @@ using submit_atom = caf::atom_constant<caf::atom("rt_submit")>;      // Submissi
 using cancel_atom = caf::atom_constant<caf::atom("rt_cancel")>;      // id, CancelReason as uint8_t
 using backend_up_atom = caf::atom_constant<caf::atom("rt_up")>;      // index, msg::context_actor
 using tick_atom = caf::atom_constant<caf::atom("rt_tick")>;          // loads, probe, deadlines
-using expire_atom = caf::atom_constant<caf::atom("rt_expire")>;      // id: its deadline passed
+using expire_atom = caf::atom_constant<caf::atom("rt_expire")>;      // the earliest deadline may have passed
 
 caf::actor spawn_router_actor(caf::actor_system& sys, const DispatcherOptions& options, mon::Metrics& metrics,
                               std::shared_ptr<DispatcherStatus> status,

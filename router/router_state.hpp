@@ -34,6 +34,8 @@ struct Backend {
   uint32_t reported = 0;
 };
 
+using Deadlines = std::multimap<clock::time_point, uint64_t>;  // deadline -> request id
+
 struct Request {
   SubmissionPtr sub;
   uint64_t wire_id = 0;  // 0 while queued
@@ -44,6 +46,7 @@ struct Request {
   bool got_tokens = false;
   bool waited = false;    // not sent at once: queued for admission
   double ingress_s = -1;  // HTTP request read -> first sent to a context actor, less the wait; -1: not yet
+  std::optional<Deadlines::iterator> deadline;  // its entry in State::deadlines
 };
 
 struct State {
@@ -55,6 +58,10 @@ struct State {
   std::map<caf::actor_addr, size_t> backend_of;
   std::map<uint64_t, Request> reqs;
   std::deque<uint64_t> queue;
+  // Request deadlines, earliest first, with one timer message armed for the
+  // earliest (not one pending message per request for its whole timeout).
+  Deadlines deadlines;
+  std::optional<clock::time_point> armed;
   std::unordered_map<uint64_t, uint64_t> by_wire;  // wire request id -> request id
   uint64_t next_wire = 1;
   std::unique_ptr<RoutingPolicy> policy;
@@ -79,5 +86,9 @@ void on_chunk(self_ptr self, const msg::token_chunk& c);
 void on_error(self_ptr self, const msg::request_error& e);
 void on_down(self_ptr self, const caf::down_msg& d);
 void on_tick(self_ptr self);
+// Arms the timer for the earliest deadline unless one is armed at or before it.
+void arm_deadlines(self_ptr self);
+// Fails every request whose deadline has passed (504), then re-arms.
+void on_deadlines(self_ptr self);
 
 }  // namespace tt::router::detail
