@@ -58,8 +58,9 @@ void fail(self_ptr self, uint64_t id, int status, std::string type, std::string 
   e.message = std::move(message);
   e.denoiser_forwards = it->second.df;
   e.context_forwards = it->second.cf;
-  it->second.sub->sink(std::move(e));
-  finish(self, id, outcome);
+  const SubmissionPtr sub = it->second.sub;
+  finish(self, id, outcome);  // counted before the client can see the end
+  sub->sink(std::move(e));
 }
 
 void send_cancel(self_ptr self, const Request& r) {

@@ -31,8 +31,9 @@ void migrate(self_ptr self, uint64_t id) {
     e.finish = msg::finish_reason::length;
     e.denoiser_forwards = r.df;
     e.context_forwards = r.cf;
-    r.sub->sink(std::move(e));
-    finish(self, id, names::outcome::ok);
+    const SubmissionPtr sub = r.sub;
+    finish(self, id, names::outcome::ok);  // counted before the client can see the end
+    sub->sink(std::move(e));
     return;
   }
   r.df_base = r.df;
@@ -82,8 +83,9 @@ void on_chunk(self_ptr self, const msg::token_chunk& c) {
       st.m->request_duration.observe(std::chrono::duration<double>(now - r.sub->generation.arrival).count());
       if (r.sub->generation.mode == msg::request_mode::diffusion && r.df > 0)
         st.m->router_tokens_per_forward.observe(static_cast<double>(r.produced.size()) / r.df);
-      r.sub->sink(std::move(e));
-      return finish(self, id, names::outcome::ok);
+      const SubmissionPtr sub = r.sub;
+      finish(self, id, names::outcome::ok);  // counted before the client can see the end
+      return sub->sink(std::move(e));
     }
     case msg::finish_reason::running:
     case msg::finish_reason::cancelled:
