@@ -10,13 +10,14 @@ namespace tt::actors {
 
 // "Run one step of your core" (self-message loop while there is work).
 using step_atom = caf::atom_constant<caf::atom("tt_step")>;
-// "This sequence's deadline has passed" (delayed self-message).
+// "The earliest sequence deadline may have passed" (one delayed self-message
+// armed at a time, see ContextState::deadlines).
 using deadline_atom = caf::atom_constant<caf::atom("tt_dline")>;
 
 // A context actor as spawned: its public interface plus its own loop. Remote
 // peers see it as msg::context_actor (a superset is assignable in CAF).
 using context_impl = msg::context_actor::extend<caf::reacts_to<step_atom>,
-                                                caf::reacts_to<deadline_atom, uint64_t>>;
+                                                caf::reacts_to<deadline_atom>>;
 
 // A denoiser as spawned: its public interface plus its own loop.
 using denoiser_impl = msg::denoiser_actor::extend<caf::reacts_to<step_atom>>;

@@ -21,6 +21,7 @@
 namespace tt::actors {
 
 struct ContextState {
+  using Deadlines = std::multimap<int64_t, uint64_t>;  // Unix ms -> sequence id
   struct Denoiser {
     msg::denoiser_actor hdl;
     Peer peer;
@@ -33,6 +34,7 @@ struct ContextState {
     size_t streamed = 0;  // tokens sent to the client so far
     uint64_t sticky = 0;  // denoiser key, 0 = none yet
     bool batch = false;   // the client takes token_chunks
+    std::optional<Deadlines::iterator> deadline;  // its entry in deadlines
   };
   struct Job {
     BlockJob job;
@@ -61,6 +63,10 @@ struct ContextState {
   LeaseBook book;
   std::map<msg::cache_transport, msg::transport_stats> stats;
   bool step_pending = false;
+  // Sequence deadlines, earliest first, with one timer message armed for the
+  // earliest (not one pending message per request for its whole timeout).
+  Deadlines deadlines;
+  std::optional<int64_t> armed;
   ContextMetrics metrics;
 };
 
