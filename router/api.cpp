@@ -1,7 +1,11 @@
 // Endpoint routing, authentication and the simple endpoints (see api.hpp).
 #include "router/api.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "monitoring/exposition.hpp"
+#include "monitoring/registry.hpp"
 #include "monitoring/metrics.hpp"
 #include "monitoring/names.hpp"
 #include "router/dispatcher.hpp"
@@ -24,6 +28,10 @@ bool same_key(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+bool router_exports(std::string_view f) {
+  return f.starts_with("twotower_router_") || f.starts_with("twotower_cluster_");
+}
 
 Api::Api(ModelLimits limits, ApiOptions options, Dispatcher& dispatcher, mon::Registry& registry,
          mon::Metrics& metrics)
@@ -94,8 +102,13 @@ std::variant<HttpResponse, CompletionCall> Api::route(const HttpRequest& req) {
     return json_response(ready ? 200 : 503,
                          dump(json{{"ready", ready}, {"contexts_up", dispatcher_.status().backends_up.load()}}), v, ka);
   }
-  if (target == "/metrics")
-    return get ? text(200, mon::render(registry_), mon::exposition_content_type) : wrong_method("GET");
+  if (target == "/metrics") {
+    if (!get) return wrong_method("GET");
+    // Only what a router records (not the context and denoiser families at zero).
+    std::vector<mon::FamilySnapshot> families = registry_.snapshot();
+    std::erase_if(families, [](const mon::FamilySnapshot& f) { return !router_exports(f.name); });
+    return text(200, mon::render(families), mon::exposition_content_type);
+  }
   if (!starts_with(target, "/v1/")) return error(not_found("no such endpoint: " + std::string(target)), v, ka);
 
   if (!options_.api_key.empty()) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <boost/beast/http.hpp>
@@ -36,6 +37,9 @@ struct ApiOptions {
 struct CompletionCall {
   CompletionParams params;
 };
+
+// The families a router's /metrics exports: router and cluster (peer) ones.
+bool router_exports(std::string_view family);
 
 class Api {
 public:

@@ -155,6 +155,11 @@ TEST_F(RouterTest, EndpointsAnswer) {
   const auto m = c.get("/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_EQ(m.headers.at("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  // Only the router's own families (and peer events): no context or denoiser series at zero.
+  EXPECT_NE(m.body.find("# TYPE twotower_router_overhead_seconds histogram"), std::string::npos);
+  EXPECT_NE(m.body.find("twotower_cluster_peer_events_total"), std::string::npos);
+  for (const char* other : {"twotower_context_", "twotower_denoiser_", "twotower_engine_", "twotower_cache_"})
+    EXPECT_EQ(m.body.find(other), std::string::npos) << other;
   EXPECT_EQ(metric("twotower_router_requests_total{outcome=\"ok\"}"), 1);
   EXPECT_EQ(metric("twotower_router_generation_tokens_total"), 16);
   EXPECT_GE(metric("twotower_router_prompt_tokens_total"), 1);
