@@ -13,19 +13,24 @@ using json = nlohmann::json;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// The head of an SSE response with chunked transfer coding.
+// The head of an SSE response: chunked transfer coding for HTTP/1.1; HTTP/1.0
+// has none, so there the body ends when the connection closes.
 std::string sse_head(unsigned version, bool keep_alive) {
-  std::string h = version == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
+  if (version == 10)
+    return "HTTP/1.0 200 OK\r\nServer: twotower-router\r\nContent-Type: text/event-stream\r\n"
+           "Cache-Control: no-cache\r\nConnection: close\r\n\r\n";
+  std::string h = "HTTP/1.1 200 OK\r\n";
   h += "Server: twotower-router\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
        "Transfer-Encoding: chunked\r\n";
-  if (!keep_alive && version != 10) h += "Connection: close\r\n";
-  if (keep_alive && version == 10) h += "Connection: keep-alive\r\n";
+  if (!keep_alive) h += "Connection: close\r\n";
   return h + "\r\n";
 }
 
-// Appends `data` to `out` as one chunk of the chunked transfer coding.
-void append_chunk(std::string& out, const std::string& data) {
+// Appends `data` to `out` as one chunk of the chunked transfer coding (as it
+// is for HTTP/1.0).
+void append_chunk(std::string& out, const std::string& data, unsigned version) {
   if (data.empty()) return;  // an empty chunk would end the body
+  if (version == 10) return void(out.append(data));
   char size[20];
   const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
   out.append(size, static_cast<size_t>(n)).append(data).append("\r\n");
@@ -61,8 +66,8 @@ CompletionResponse::Output CompletionResponse::add(std::vector<GenerationEvent>&
     }
   }
   if (!params_.stream) return out;
-  append_chunk(out.bytes, sse);
-  if (ended_ && head_written_) out.bytes += kLastChunk;
+  append_chunk(out.bytes, sse, version_);
+  if (ended_ && head_written_ && version_ != 10) out.bytes += kLastChunk;
   return out;
 }
 
@@ -85,7 +90,11 @@ void CompletionResponse::on_tokens(GenerationEvent& e, Output& out, std::string&
     return;
   }
   const bool first = !head_written_;
-  if (first) out.bytes += sse_head(version_, keep_alive_), head_written_ = true;
+  if (first) {
+    out.bytes += sse_head(version_, keep_alive_);
+    head_written_ = true;
+    if (version_ == 10) keep_alive_ = false;  // the close ends the stream
+  }
   if (!delta.text.empty() || last || first)
     sse += sse_event(completion_chunk(meta_, delta.text, last ? finish_ : "", last ? &usage_ : nullptr, first));
   if (last) sse += sse_done;

@@ -191,6 +191,31 @@ TEST(CompletionResponse, AFailureMidStreamIsAnErrorEventThenTheEnd) {
   EXPECT_EQ(events[1]["error"]["code"], "deadline_exceeded");
 }
 
+TEST(CompletionResponse, AnHttp10StreamIsNotChunkedAndEndsWithTheConnection) {
+  CompletionParams p = params(true);
+  CompletionResponse r(p, make_meta(7, "m", false), letters, true, render, 10, true);
+  std::vector<GenerationEvent> first{tokens({0})}, last{tokens({1}, true)};
+  std::string bytes = r.add(first).bytes;
+  bytes += r.add(last).bytes;
+  EXPECT_FALSE(r.keep_alive());
+  http::response_parser<http::string_body> parser;
+  parser.eager(true);
+  boost::beast::error_code ec;
+  EXPECT_EQ(parser.put(boost::asio::buffer(bytes), ec), bytes.size());
+  EXPECT_FALSE(ec) << ec.message();
+  parser.put_eof(ec);  // the connection closes
+  EXPECT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(parser.is_done());
+  EXPECT_EQ(parser.get().version(), 10u);
+  EXPECT_EQ(parser.get().count(http::field::transfer_encoding), 0u);
+  bool done = false;
+  const auto events = sse_events(parser.get().body(), &done);
+  EXPECT_TRUE(done);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["choices"][0]["text"].get<std::string>() + events[1]["choices"][0]["text"].get<std::string>(),
+            "ab");
+}
+
 TEST(CompletionResponse, WithoutStreamingOneJsonBodyAtTheEnd) {
   auto r = make(params(false));
   std::vector<GenerationEvent> first{tokens({0, 1})};
