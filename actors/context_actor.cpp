@@ -38,7 +38,7 @@ void forget(self_ptr self, uint64_t id) {
     if (auto d = st.denoisers.find(key); d != st.denoisers.end())
       caf::anon_send(d->second.hdl, msg::release_handle{id, 0});
   st.segments->free(id);
-  if (it->second.deadline) st.deadlines.erase(*it->second.deadline);
+  if (it->second.deadline) st.deadlines.remove(*it->second.deadline);
   const auto addr = it->second.client.address();
   if (auto c = st.clients.find(addr); c != st.clients.end() && --c->second == 0) {
     self->demonitor(addr);
@@ -97,22 +97,15 @@ void fail_all(self_ptr self, const std::string& why) {
 namespace {
 
 void arm_deadlines(self_ptr self) {
-  auto& st = self->state;
-  if (st.deadlines.empty()) return;
-  const int64_t first = st.deadlines.begin()->first;
-  if (st.armed && *st.armed <= first) return;
-  st.armed = first;
-  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, first - now_unix_ms())), deadline_atom::value);
+  if (const auto first = self->state.deadlines.arm())
+    self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, *first - now_unix_ms())),
+                       deadline_atom::value);
 }
 
 // Ends every sequence whose deadline has passed, then re-arms.
 void on_deadlines(self_ptr self) {
   auto& st = self->state;
-  st.armed.reset();
-  const int64_t now = now_unix_ms();
-  std::vector<uint64_t> due;
-  for (auto it = st.deadlines.begin(); it != st.deadlines.end() && it->first <= now; ++it) due.push_back(it->second);
-  for (const uint64_t id : due) {
+  for (const uint64_t id : st.deadlines.due(now_unix_ms())) {
     auto it = st.seqs.find(id);
     if (it == st.seqs.end()) continue;
     abort_sequence(self, id, false,
@@ -241,7 +234,7 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
         st.metrics.admitted(id, req.value.prompt.size());
         if (st.clients[client.address()]++ == 0) self->monitor(client);
         if (r.deadline_unix_ms > 0) {
-          st.seqs[id].deadline = st.deadlines.emplace(r.deadline_unix_ms, id);
+          st.seqs[id].deadline = st.deadlines.add(r.deadline_unix_ms, id);
           arm_deadlines(self);
         }
         kick(self);

@@ -15,13 +15,14 @@
 #include "actors/actor_metrics.hpp"
 #include "actors/cache_transport.hpp"
 #include "actors/context_actor.hpp"
+#include "actors/deadline_queue.hpp"
 #include "actors/shm_cache.hpp"
 #include "model/context_core.hpp"
 
 namespace tt::actors {
 
 struct ContextState {
-  using Deadlines = std::multimap<int64_t, uint64_t>;  // Unix ms -> sequence id
+  using Deadlines = DeadlineQueue<int64_t>;  // Unix ms
   struct Denoiser {
     msg::denoiser_actor hdl;
     Peer peer;
@@ -34,7 +35,7 @@ struct ContextState {
     size_t streamed = 0;  // tokens sent to the client so far
     uint64_t sticky = 0;  // denoiser key, 0 = none yet
     bool batch = false;   // the client takes token_chunks
-    std::optional<Deadlines::iterator> deadline;  // its entry in deadlines
+    std::optional<Deadlines::Handle> deadline;  // its entry in deadlines
   };
   struct Job {
     BlockJob job;
@@ -63,10 +64,7 @@ struct ContextState {
   LeaseBook book;
   std::map<msg::cache_transport, msg::transport_stats> stats;
   bool step_pending = false;
-  // Sequence deadlines, earliest first, with one timer message armed for the
-  // earliest (not one pending message per request for its whole timeout).
-  Deadlines deadlines;
-  std::optional<int64_t> armed;
+  Deadlines deadlines;  // of sequences, behind one deadline_atom timer
   ContextMetrics metrics;
 };
 

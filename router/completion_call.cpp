@@ -156,20 +156,19 @@ net::awaitable<bool> run_completion(StreamPtr s, Api& api, CompletionCall cc, un
     beast::error_code ignored;
     s->socket().cancel(ignored);
   };
-  bool cancelled = false;  // the generation was stopped upstream
   for (;;) {
     while (!call->needs_coroutine()) {
       call->timer.expires_at(net::steady_timer::time_point::max());
       co_await call->timer.async_wait(net::redirect_error(net::use_awaitable, call->ec));
       if (!call->needs_coroutine()) call->pump();  // a pump found the coroutine busy: events wait
     }
-    if (call->stop_upstream && !cancelled) {
+    if (call->stop_upstream) {  // the response has ended with it
       api.dispatcher().cancel(id, CancelReason::stop_sequence);
-      cancelled = true;
+      call->stop_upstream = false;
     }
     if (call->peer_gone) {
       stop_watch();
-      if (!call->response->ended() && !cancelled) api.dispatcher().cancel(id, CancelReason::client_gone);
+      if (!call->response->ended()) api.dispatcher().cancel(id, CancelReason::client_gone);
       co_return false;
     }
     if (!call->unwritten.empty()) {

@@ -39,7 +39,7 @@ void finish(self_ptr self, uint64_t id, std::string_view outcome) {
   }
   st.by_wire.erase(it->second.wire_id);
   std::erase(st.queue, id);
-  if (it->second.deadline) st.deadlines.erase(*it->second.deadline);
+  if (it->second.deadline) st.deadlines.remove(*it->second.deadline);
   st.m->requests.with({"outcome", outcome}).inc();
   st.reqs.erase(it);
   set_gauges(st);
@@ -144,27 +144,19 @@ void on_submit(self_ptr self, SubmissionPtr sub) {
                   "too many requests in flight (" + std::to_string(st.queue.size()) + " waiting); retry shortly", 1);
   }
   st.m->prompt_tokens.inc(sub->generation.prompt.size());
-  st.reqs.at(id).deadline = st.deadlines.emplace(sub->generation.arrival + sub->generation.timeout, id);
+  st.reqs.at(id).deadline = st.deadlines.add(sub->generation.arrival + sub->generation.timeout, id);
   arm_deadlines(self);
 }
 
 void arm_deadlines(self_ptr self) {
-  auto& st = self->state;
-  if (st.deadlines.empty()) return;
-  const auto first = st.deadlines.begin()->first;
-  if (st.armed && *st.armed <= first) return;
-  st.armed = first;
-  self->delayed_send(self, std::max<clock::duration>(first - clock::now(), clock::duration::zero()),
-                     expire_atom::value);
+  if (const auto first = self->state.deadlines.arm())
+    self->delayed_send(self, std::max<clock::duration>(*first - clock::now(), clock::duration::zero()),
+                       expire_atom::value);
 }
 
 void on_deadlines(self_ptr self) {
   auto& st = self->state;
-  st.armed.reset();
-  const auto now = clock::now();
-  std::vector<uint64_t> due;
-  for (auto it = st.deadlines.begin(); it != st.deadlines.end() && it->first <= now; ++it) due.push_back(it->second);
-  for (const uint64_t id : due) {
+  for (const uint64_t id : st.deadlines.due(clock::now())) {
     auto it = st.reqs.find(id);
     if (it == st.reqs.end()) continue;
     send_cancel(self, it->second);

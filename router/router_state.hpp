@@ -13,6 +13,7 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include "actors/deadline_queue.hpp"
 #include "messages/interfaces.hpp"
 #include "monitoring/metrics.hpp"
 #include "monitoring/names.hpp"
@@ -34,7 +35,7 @@ struct Backend {
   uint32_t reported = 0;
 };
 
-using Deadlines = std::multimap<clock::time_point, uint64_t>;  // deadline -> request id
+using Deadlines = actors::DeadlineQueue<clock::time_point>;
 
 struct Request {
   SubmissionPtr sub;
@@ -46,7 +47,7 @@ struct Request {
   bool got_tokens = false;
   bool waited = false;    // not sent at once: queued for admission
   double ingress_s = -1;  // HTTP request read -> first sent to a context actor, less the wait; -1: not yet
-  std::optional<Deadlines::iterator> deadline;  // its entry in State::deadlines
+  std::optional<Deadlines::Handle> deadline;  // its entry in State::deadlines
 };
 
 struct State {
@@ -58,10 +59,7 @@ struct State {
   std::map<caf::actor_addr, size_t> backend_of;
   std::map<uint64_t, Request> reqs;
   std::deque<uint64_t> queue;
-  // Request deadlines, earliest first, with one timer message armed for the
-  // earliest (not one pending message per request for its whole timeout).
-  Deadlines deadlines;
-  std::optional<clock::time_point> armed;
+  Deadlines deadlines;  // of requests, behind one expire_atom timer
   std::unordered_map<uint64_t, uint64_t> by_wire;  // wire request id -> request id
   uint64_t next_wire = 1;
   std::unique_ptr<RoutingPolicy> policy;
