@@ -13,8 +13,12 @@
 #include "actors/remote_generate.hpp"
 #include "actors/tls.hpp"
 #include "kernels/cpu/thread_pool.hpp"
+#include "model/batch_decode.hpp"
 #include "model/engine.hpp"
 #include "model/error.hpp"
+#ifdef TWOTOWER_HAVE_CUDA
+#include "model/cuda/gpu_backend.hpp"
+#endif
 
 namespace tt::cli {
 namespace {
@@ -24,7 +28,9 @@ constexpr const char* kGenerateHelp =
     "                         [--mode diffusion|ar|mock-ar] [--gamma 0.8] [--block-size 16]\n"
     "                         [--steps 16] [--max-tokens 64] [--temperature 0] [--seed 0]\n"
     "                         [--threads N] [--json]\n"
-    "                         [--connect HOST:PORT [--timeout-ms 300000] [TLS options]]  (ask a context actor)\n";
+    "                         [--connect HOST:PORT [--timeout-ms 300000] [TLS options]]  (ask a context actor)\n"
+    "                         [--device N | --device N,M]  (CUDA: both towers on N, or context on N and\n"
+    "                                                       denoiser on M; AR and diffusion)\n";
 constexpr const char* kScoreHelp =
     "usage: twotower score [--model DIR] (--prompt TEXT | --prompt-ids IDS)\n"
     "                      (--continuation TEXT | --continuation-ids IDS) [--threads N] [--json]\n"
@@ -58,6 +64,20 @@ std::vector<int32_t> tokens_of(const Model& m, const Args& a, const std::string&
   return m.tokenizer->encode(text, special);
 }
 
+// --device: the GPU backend (model/cuda) runs the decoding loop of model/batch_decode.
+GenerateResult generate_on_device(const Model& m, const std::string& devices, const GenerateRequest& req) {
+#ifdef TWOTOWER_HAVE_CUDA
+  gpu::Placement placement = gpu::parse_devices(devices);
+  placement.denoiser = req.mode != Mode::ar;
+  gpu::Backend backend(m.config, *m.weights.checkpoint, placement);
+  std::fprintf(stderr, "%s\n", backend.describe().c_str());
+  return decode_batch(backend, m.config, {&req, 1}).front();
+#else
+  (void)m, (void)req;
+  throw Error("--device " + devices + ": this build has no CUDA (configure with -DTWOTOWER_CUDA=ON where nvcc is installed)");
+#endif
+}
+
 std::string text_of(const Model& m, const std::vector<int32_t>& ids) {
   return m.tokenizer ? m.tokenizer->decode(ids, true) : std::string();
 }
@@ -69,7 +89,7 @@ int run_generate(const std::vector<std::string>& argv) {
     if (a == "--help" || a == "-h") return std::fputs(kGenerateHelp, stdout), 0;
   Args a(argv,
          with_tls({"model", "prompt", "prompt-ids", "mode", "gamma", "block-size", "steps", "max-tokens",
-                   "temperature", "seed", "threads", "connect", "timeout-ms"}),
+                   "temperature", "seed", "threads", "connect", "timeout-ms", "device"}),
          {"json"});
   const auto tls = client_tls(a);
   GenerateRequest req = generate_options(a);
@@ -79,7 +99,9 @@ int run_generate(const std::vector<std::string>& argv) {
   if (a.has("timeout-ms") && !a.has("connect")) throw Error("--timeout-ms needs --connect");
   LoadOptions load;
   load.denoiser = req.mode != Mode::ar;
-  if (a.has("connect")) load.context = load.denoiser = false;  // the tokenizer is all we need here
+  if (a.has("device") && a.has("connect")) throw Error("give at most one of --device and --connect");
+  // With --connect the tokenizer is all we need here; with --device the towers go to the GPU.
+  if (a.has("connect") || a.has("device")) load.context = load.denoiser = false;
   auto model = Model::load(a.str("model", default_model_dir()), load);
   req.prompt = tokens_of(*model, a, "prompt", "prompt-ids", true);
   GenerateResult r;
@@ -87,6 +109,8 @@ int run_generate(const std::vector<std::string>& argv) {
     const auto [host, port] = actors::parse_host_port(*a.str("connect"), "connect");
     const auto timeout = std::chrono::milliseconds(a.integer("timeout-ms", 300000, 1, 86400000));
     r = actors::generate_remote(host, port, req, timeout, tls);
+  } else if (a.has("device")) {
+    r = generate_on_device(*model, *a.str("device"), req);
   } else {
     Engine engine(*model);
     r = engine.generate(req);

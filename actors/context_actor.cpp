@@ -229,8 +229,10 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
         } catch (const std::exception& e) {
           return send_error(self, client, r.request_id, msg::error_code::bad_request, e.what());
         }
-        st.seqs[id] = ContextState::Sequence{client, r.request_id};
-        st.seqs[id].batch = r.batch_chunks;
+        auto& seq = st.seqs[id];
+        seq.client = client;
+        seq.request_id = r.request_id;
+        seq.batch = r.batch_chunks;
         st.metrics.admitted(id, req.value.prompt.size());
         if (st.clients[client.address()]++ == 0) self->monitor(client);
         if (r.deadline_unix_ms > 0) {

@@ -47,28 +47,26 @@ int32_t choose_token(std::span<const float> logits, float temperature, uint64_t 
   return tok;
 }
 
-int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
-                   const DiffusionParams& params, int32_t mask_id) {
+TokenChoice pick_masked(std::span<const float> logits, int32_t mask_id, float temperature, uint64_t seed,
+                        uint64_t stream) {
+  const int vocab = static_cast<int>(logits.size());
+  std::vector<float> row(logits.begin(), logits.end()), logp(vocab);
+  if (mask_id >= 0 && mask_id < vocab) row[mask_id] = -std::numeric_limits<float>::infinity();
+  cpu::log_softmax(row.data(), vocab, logp.data());
+  const int32_t tok = temperature <= 0.0f ? cpu::argmax(logp.data(), vocab)
+                                          : cpu::gumbel_argmax(row.data(), vocab, temperature, seed, stream);
+  check_finite_logit(logp[tok]);
+  return {tok, std::exp(logp[tok])};
+}
+
+int commit_confident(std::span<const int32_t> pred, std::span<const float> conf, BlockState& block,
+                     const DiffusionParams& params, int32_t mask_id) {
   const int S = static_cast<int>(block.tokens.size());
-  if (logits.size() != static_cast<size_t>(S) * vocab) throw Error("diffusion_step: logits shape mismatch");
-  std::vector<float> row(vocab), logp(vocab);
+  if (pred.size() != static_cast<size_t>(S) || conf.size() != static_cast<size_t>(S))
+    throw Error("commit_confident: one (token, confidence) pair per block position is needed");
   std::vector<int> masked_pos;
-  std::vector<int32_t> pred(S, mask_id);
-  std::vector<float> conf(S, std::numeric_limits<float>::infinity());
-  for (int p = 0; p < S; ++p) {
-    if (block.tokens[p] != mask_id) continue;
-    masked_pos.push_back(p);
-    std::copy_n(&logits[static_cast<size_t>(p) * vocab], vocab, row.begin());
-    row[mask_id] = -std::numeric_limits<float>::infinity();
-    cpu::log_softmax(row.data(), vocab, logp.data());
-    int32_t tok = params.temperature <= 0.0f
-                      ? cpu::argmax(logp.data(), vocab)
-                      : cpu::gumbel_argmax(row.data(), vocab, params.temperature, params.seed,
-                                           diffusion_stream(block.block_index, block.step, p));
-    check_finite_logit(logp[tok]);
-    pred[p] = tok;
-    conf[p] = std::exp(logp[tok]);
-  }
+  for (int p = 0; p < S; ++p)
+    if (block.tokens[p] == mask_id) masked_pos.push_back(p);
   const int n = static_cast<int>(masked_pos.size());
   if (n == 0) return 0;
   int k;
@@ -87,6 +85,23 @@ int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
   for (int i = 0; i < k; ++i) block.tokens[masked_pos[i]] = pred[masked_pos[i]];
   ++block.step;
   return k;
+}
+
+int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
+                   const DiffusionParams& params, int32_t mask_id) {
+  const int S = static_cast<int>(block.tokens.size());
+  if (logits.size() != static_cast<size_t>(S) * vocab) throw Error("diffusion_step: logits shape mismatch");
+  std::vector<int32_t> pred(S, mask_id);
+  std::vector<float> conf(S, std::numeric_limits<float>::infinity());
+  for (int p = 0; p < S; ++p) {
+    if (block.tokens[p] != mask_id) continue;
+    const TokenChoice c = pick_masked(logits.subspan(static_cast<size_t>(p) * vocab, vocab), mask_id,
+                                      params.temperature, params.seed,
+                                      diffusion_stream(block.block_index, block.step, p));
+    pred[p] = c.token;
+    conf[p] = c.confidence;
+  }
+  return commit_confident(pred, conf, block, params, mask_id);
 }
 
 }  // namespace tt

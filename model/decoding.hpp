@@ -34,6 +34,21 @@ BlockState new_block(int block_index, int block_size, int32_t mask_id);
 uint64_t diffusion_stream(int block_index, int step, int position);
 uint64_t ar_stream(int token_index);
 
+// A denoiser's choice at one position: the token and its confidence p(token)
+// from the unscaled probabilities with the mask id excluded (mask_id < 0: none).
+struct TokenChoice {
+  int32_t token = 0;
+  float confidence = 0;
+};
+TokenChoice pick_masked(std::span<const float> logits, int32_t mask_id, float temperature, uint64_t seed,
+                        uint64_t stream);
+
+// The commit rule on per-position (token, confidence) pairs (entries at
+// committed positions are ignored): what diffusion_step does after its picks,
+// and what a GPU denoiser does with the pairs its device picked.
+int commit_confident(std::span<const int32_t> pred, std::span<const float> conf, BlockState& block,
+                     const DiffusionParams& params, int32_t mask_id);
+
 // Applies one refinement step to `block` from the denoiser's logits for its
 // positions ([block_size, vocab]); returns how many positions it committed.
 // conf = softmax(logits with mask at -inf)[pred]; on the last step commit all;

@@ -162,6 +162,11 @@ void Embedding::lookup(int token, float* out) const {
                dim, out);
 }
 
+TimeWeights load_time_weights(const ModelConfig& config, const Checkpoint& checkpoint) {
+  size_t bytes = 0;
+  return Loader(config, checkpoint).time(bytes);
+}
+
 ModelWeights load_weights(const ModelConfig& config, std::shared_ptr<const Checkpoint> checkpoint,
                           const LoadOptions& options) {
   ModelWeights w;

@@ -89,6 +89,10 @@ struct ModelWeights {
   size_t packed_bytes = 0;  // weight bytes held in packed form
 };
 
+// Only the denoiser's time conditioning (t_embedder, t_block, scale_shift_tables), e.g. for a
+// GPU denoiser that computes the modulation on the host.
+TimeWeights load_time_weights(const ModelConfig& config, const Checkpoint& checkpoint);
+
 ModelWeights load_weights(const ModelConfig& config, std::shared_ptr<const Checkpoint> checkpoint,
                           const LoadOptions& options = {});
 

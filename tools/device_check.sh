@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The prepared GPU check, for a session lent a GPU (H100/H200, 16 cores): in one
 # run, < 8 minutes, it builds the kernels-only project (tools/device) for this
-# card, runs the gpu-labelled parity tests, the CUDA kernel benchmark and the
+# card, runs the gpu-labelled parity tests (kernels, GPU tower, GPU decoding
+# backend), the CUDA kernel benchmark, AR vs diffusion on the default model and the
 # PyTorch-eager reference on the same shapes, and writes everything to $OUT
 # (or build-gpu/out). Prepare here first: tools/device_deps.sh, then run with
 # carry [".devdeps"] and command `tools/device_check.sh`.
@@ -44,6 +45,9 @@ grep -q "Skipped" "$out/ctest.log" && { echo "gpu tests were SKIPPED: no device 
 if [ "$bench" = 1 ]; then
   step "CUDA kernel benchmark"
   timeout 150 build-gpu/bin/tt_cuda_bench $quick > "$out/bench_cuda.json" 2> "$out/bench_cuda.err" || status=1
+  step "GPU decoding: AR vs diffusion on the default model (GPU and CPU backends)"
+  timeout 120 build-gpu/bin/tt_gpu_decode_bench $quick > "$out/bench_decode.json" 2> "$out/bench_decode.err" || status=1
+  tail -8 "$out/bench_decode.err"
   step "PyTorch eager reference"
   PYTHONUNBUFFERED=1 timeout 150 python3 tools/bench/torch_eager_ref.py $quick > "$out/bench_torch.json" \
     2> "$out/bench_torch.err" || status=1

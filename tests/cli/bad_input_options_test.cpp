@@ -133,3 +133,19 @@ TEST_F(BadInput, ScoreBrokenConfig) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// --device (GPU towers): a clear error where the device does not exist or the
+// build has no CUDA, never a crash.
+namespace {
+TEST_F(BadInput, DeviceNotANumber) {
+  expect_bad_input(generate({"--device", "gpu0"}), "generate", {"device", "gpu0"});
+}
+TEST_F(BadInput, DeviceThatDoesNotExist) {
+  // No machine running this suite has 4,096 GPUs; a build without CUDA says so instead.
+  expect_bad_input(generate({"--device", "4096"}), "generate", {"device", "4096"});
+}
+TEST_F(BadInput, DeviceWithConnect) {
+  expect_bad_input(generate({"--device", "0", "--connect", "127.0.0.1:1"}), "generate", {"--device", "--connect"});
+}
+}  // namespace

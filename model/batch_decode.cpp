@@ -1,0 +1,214 @@
+// The backend-independent decoding loop and the CPU backend (batch_decode.hpp).
+#include "model/batch_decode.hpp"
+
+#include <chrono>
+#include <optional>
+
+#include "model/error.hpp"
+
+namespace tt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Seq {
+  const GenerateRequest* req = nullptr;
+  GenerateResult res;
+  int cache = -1;
+  std::vector<int32_t> extend;    // tokens the next context forward appends
+  std::optional<BlockState> block;
+  std::vector<std::vector<int32_t>> trace;  // the current block's tokens after each step
+  std::vector<uint64_t> streams;  // RNG stream per position of the current step
+  int next_block = 0;
+  bool done = false;
+  Clock::time_point start = Clock::now();
+};
+
+// Appends tokens until EOS or max_tokens (as ContextCore::emit).
+void emit(Seq& s, std::span<const int32_t> tokens, int32_t eos) {
+  for (int32_t t : tokens) {
+    s.res.tokens.push_back(t);
+    const bool stop = t == eos;
+    if (stop || static_cast<int>(s.res.tokens.size()) >= s.req->max_tokens) {
+      s.done = true;
+      s.res.finish = stop ? FinishReason::stop : FinishReason::length;
+      s.res.seconds = std::chrono::duration<double>(Clock::now() - s.start).count();
+      s.extend.clear();
+      return;
+    }
+  }
+}
+
+void context_step(DecodeBackend& be, const ModelConfig& cfg, std::vector<Seq>& seqs) {
+  std::vector<DecodeBackend::Extend> items;
+  std::vector<Seq*> members;
+  for (auto& s : seqs) {
+    if (s.done || s.extend.empty()) continue;
+    const DiffusionParams& d = s.req->diffusion;
+    items.push_back({s.cache, s.extend, s.req->mode == Mode::ar, d.temperature, d.seed,
+                     ar_stream(static_cast<int>(s.res.tokens.size()))});
+    members.push_back(&s);
+  }
+  if (items.empty()) return;
+  std::vector<int32_t> picked;
+  be.extend(items, picked);
+  size_t k = 0;
+  for (Seq* s : members) {
+    s->extend.clear();
+    s->res.context_forwards++;
+    if (s->req->mode == Mode::ar) {
+      const int32_t tok = picked.at(k++);
+      emit(*s, {&tok, 1}, cfg.eos_token_id);
+      if (!s->done) s->extend = {tok};
+    } else {
+      s->block = new_block(s->next_block++, s->req->diffusion.block_size, cfg.mask_token_id);
+    }
+  }
+}
+
+// Refines every open block by one step; finished blocks are emitted.
+void denoise_step(DecodeBackend& be, const ModelConfig& cfg, std::vector<Seq>& seqs) {
+  std::vector<DecodeBackend::Denoise> items;
+  std::vector<Seq*> members;
+  for (auto& s : seqs) {
+    if (!s.block) continue;
+    const DiffusionParams& d = s.req->diffusion;
+    BlockState& b = *s.block;
+    s.streams.resize(b.tokens.size());
+    for (size_t p = 0; p < b.tokens.size(); ++p)
+      s.streams[p] = diffusion_stream(b.block_index, b.step, static_cast<int>(p));
+    items.push_back({s.cache, b.tokens, b.t(cfg.mask_token_id), d.temperature, d.seed, s.streams});
+    members.push_back(&s);
+  }
+  if (items.empty()) return;
+  std::vector<int32_t> pred;
+  std::vector<float> conf;
+  be.denoise(items, pred, conf);
+  size_t off = 0;
+  for (Seq* s : members) {
+    BlockState& b = *s->block;
+    const size_t S = b.tokens.size();
+    commit_confident({&pred[off], S}, {&conf[off], S}, b, s->req->diffusion, cfg.mask_token_id);
+    off += S;
+    s->res.denoiser_forwards++;
+    if (s->req->trace) s->trace.push_back(b.tokens);
+    if (b.masked(cfg.mask_token_id) > 0) continue;
+    s->res.committed_tokens += static_cast<int>(S);
+    if (s->req->trace) s->res.trace.push_back(std::move(s->trace)), s->trace.clear();
+    const std::vector<int32_t> tokens = std::move(b.tokens);
+    s->block.reset();
+    emit(*s, tokens, cfg.eos_token_id);
+    if (!s->done) s->extend = tokens;
+  }
+}
+
+}  // namespace
+
+std::vector<GenerateResult> decode_batch(DecodeBackend& be, const ModelConfig& cfg,
+                                         std::span<const GenerateRequest> requests) {
+  for (const auto& r : requests) {
+    validate(r, cfg);
+    if (r.mode == Mode::mock_ar) throw Error("mode: mock_ar runs on the actor engine only, not on this backend");
+  }
+  std::vector<Seq> seqs(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Seq& s = seqs[i];
+    s.req = &requests[i];
+    s.res.prompt_tokens = static_cast<int>(requests[i].prompt.size());
+    s.cache = be.new_cache();
+    s.extend = requests[i].prompt;
+  }
+  // A sequence's output never depends on the schedule (batch invariance), so a
+  // simple one serves: a context step, then every open block to completion.
+  for (;;) {
+    context_step(be, cfg, seqs);
+    bool open = false;
+    for (const auto& s : seqs) open |= s.block.has_value();
+    while (open) {
+      denoise_step(be, cfg, seqs);
+      open = false;
+      for (const auto& s : seqs) open |= s.block.has_value();
+    }
+    bool live = false;
+    for (const auto& s : seqs) live |= !s.done;
+    if (!live) break;
+  }
+  std::vector<GenerateResult> out;
+  for (auto& s : seqs) {
+    be.free_cache(s.cache);
+    out.push_back(std::move(s.res));
+  }
+  return out;
+}
+
+CpuDecodeBackend::CpuDecodeBackend(const ModelConfig& config, const ModelWeights& weights)
+    : config_(config), context_(config, weights.context.value()) {
+  if (weights.denoiser) {
+    denoiser_ = std::make_unique<Tower>(config, *weights.denoiser);
+    modulation_ = std::make_unique<ModulationCache>(config, *weights.time);
+  }
+}
+
+CpuDecodeBackend::~CpuDecodeBackend() = default;
+
+int CpuDecodeBackend::new_cache() {
+  for (size_t i = 0; i < caches_.size(); ++i)
+    if (!caches_[i]) {
+      caches_[i] = std::make_unique<SequenceCache>(config_);
+      return static_cast<int>(i);
+    }
+  caches_.push_back(std::make_unique<SequenceCache>(config_));
+  return static_cast<int>(caches_.size() - 1);
+}
+
+void CpuDecodeBackend::free_cache(int cache) { caches_.at(cache).reset(); }
+
+void CpuDecodeBackend::extend(std::span<const Extend> items, std::vector<int32_t>& picked) {
+  std::vector<TowerItem> towers;
+  std::vector<int> rows;
+  int r = 0;
+  for (const auto& it : items) {
+    towers.push_back(TowerItem{it.tokens, caches_.at(it.cache).get(), nullptr, nullptr, true});
+    r += static_cast<int>(it.tokens.size());
+    if (it.pick) rows.push_back(r - 1);
+  }
+  context_.forward(towers, hidden_);
+  picked.clear();
+  if (rows.empty()) return;
+  context_.logits(hidden_, rows, logits_);
+  const size_t V = config_.vocab_size;
+  size_t k = 0;
+  for (const auto& it : items)
+    if (it.pick) {
+      picked.push_back(choose_token({&logits_[k * V], V}, it.temperature, it.seed, it.stream));
+      ++k;
+    }
+}
+
+void CpuDecodeBackend::denoise(std::span<const Denoise> items, std::vector<int32_t>& pred, std::vector<float>& conf) {
+  if (!denoiser_) throw Error("mode: diffusion needs the denoiser tower, which is not loaded");
+  std::vector<CacheView> views;
+  views.reserve(items.size());
+  std::vector<TowerItem> towers;
+  for (const auto& it : items) {
+    views.push_back(view_of(*caches_.at(it.cache)));
+    towers.push_back(TowerItem{it.block, nullptr, &views.back(), modulation_->get(it.t).data(), false});
+  }
+  denoiser_->forward(towers, hidden_);
+  std::vector<int> rows(hidden_.size() / config_.hidden_size);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int>(i);
+  denoiser_->logits(hidden_, rows, logits_);
+  const size_t V = config_.vocab_size;
+  pred.clear();
+  conf.clear();
+  size_t row = 0;
+  for (const auto& it : items)
+    for (size_t p = 0; p < it.block.size(); ++p, ++row) {
+      const TokenChoice c = pick_masked({&logits_[row * V], V}, config_.mask_token_id, it.temperature, it.seed,
+                                        it.temperature > 0 ? it.streams[p] : 0);
+      pred.push_back(c.token);
+      conf.push_back(c.confidence);
+    }
+}
+
+}  // namespace tt

@@ -1,0 +1,218 @@
+// GPU decoding backend (see gpu_backend.hpp).
+#include "model/cuda/gpu_backend.hpp"
+
+#include <map>
+#include <utility>
+
+#include "model/error.hpp"
+#include "model/weights.hpp"
+
+namespace tt::gpu {
+namespace {
+
+// Makes `device` current for a scope (kernels, allocations and cuBLAS follow it).
+class DeviceScope {
+public:
+  explicit DeviceScope(int device) {
+    cuda::check(cudaGetDevice(&previous_), "cudaGetDevice");
+    cuda::check(cudaSetDevice(device), "cudaSetDevice");
+  }
+  ~DeviceScope() { cudaSetDevice(previous_); }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+private:
+  int previous_ = 0;
+};
+
+int parse_device(const std::string& s) {
+  size_t used = 0;
+  int d = -1;
+  try {
+    d = std::stoi(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || d < 0) throw Error("--device: '" + s + "' is not a device number");
+  return d;
+}
+
+// Items grouped by their sampling parameters, so that each group is one pick call.
+template <class Item>
+std::map<std::pair<float, uint64_t>, std::vector<size_t>> by_sampling(std::span<const Item> items) {
+  std::map<std::pair<float, uint64_t>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const bool greedy = items[i].temperature <= 0;
+    groups[{greedy ? 0.0f : items[i].temperature, greedy ? 0 : items[i].seed}].push_back(i);
+  }
+  return groups;
+}
+
+}  // namespace
+
+Placement parse_devices(const std::string& spec) {
+  Placement p;
+  const auto comma = spec.find(',');
+  p.context_device = parse_device(spec.substr(0, comma));
+  p.denoiser_device = comma == std::string::npos ? p.context_device : parse_device(spec.substr(comma + 1));
+  return p;
+}
+
+Backend::Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement)
+    : config_(config), placement_(placement) {
+  const int n = cuda::device_count();
+  for (int d : {placement.context_device, placement.denoiser_device})
+    if (d >= n)
+      throw Error("--device: device " + std::to_string(d) + " does not exist (" + std::to_string(n) +
+                  " CUDA device(s) visible)");
+  {
+    DeviceScope on(placement.context_device);
+    cuda::check(cudaStreamCreateWithFlags(&context_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    context_weights_ = upload_tower(config, checkpoint, "context_tower", "context_lm_head");
+    context_ = std::make_unique<Tower>(config, context_weights_, context_stream_);
+  }
+  if (placement.denoiser) {
+    DeviceScope on(placement.denoiser_device);
+    if (placement.denoiser_device != placement.context_device) {
+      int can = 0;
+      cuda::check(cudaDeviceCanAccessPeer(&can, placement.denoiser_device, placement.context_device), "peer query");
+      if (can) cudaDeviceEnablePeerAccess(placement.context_device, 0);  // else copies stage through the host
+      cudaGetLastError();  // "already enabled" is not an error here
+    }
+    cuda::check(cudaStreamCreateWithFlags(&denoiser_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    denoiser_weights_ = upload_tower(config, checkpoint, "denoiser_tower", "lm_head");
+    denoiser_ = std::make_unique<Tower>(config, denoiser_weights_, denoiser_stream_);
+    time_ = load_time_weights(config, checkpoint);
+    modulation_ = std::make_unique<Modulation>(config, time_);
+  }
+}
+
+Backend::~Backend() {
+  caches_.clear();
+  mirrors_.clear();
+  if (context_stream_) cudaStreamDestroy(context_stream_);
+  if (denoiser_stream_) cudaStreamDestroy(denoiser_stream_);
+}
+
+int Backend::new_cache() {
+  DeviceScope on(placement_.context_device);
+  size_t i = 0;
+  while (i < caches_.size() && caches_[i]) ++i;
+  if (i == caches_.size()) caches_.emplace_back(), mirrors_.emplace_back();
+  caches_[i] = std::make_unique<SequenceCache>(config_);
+  return static_cast<int>(i);
+}
+
+void Backend::free_cache(int cache) {
+  caches_.at(cache).reset();
+  mirrors_.at(cache).reset();
+}
+
+size_t Backend::cache_bytes() const {
+  size_t n = 0;
+  for (const auto* v : {&caches_, &mirrors_})
+    for (const auto& c : *v) n += c ? c->bytes() : 0;
+  return n;
+}
+
+std::string Backend::describe() const {
+  auto name = [](int d) { return cuda::device_info(d).name; };
+  std::string s = "context tower on cuda:" + std::to_string(placement_.context_device) + " (" +
+                  name(placement_.context_device) + ", " + std::to_string(context_weights_.bytes >> 20) + " MiB)";
+  if (placement_.denoiser)
+    s += ", denoiser tower on cuda:" + std::to_string(placement_.denoiser_device) + " (" +
+         name(placement_.denoiser_device) + ", " + std::to_string(denoiser_weights_.bytes >> 20) + " MiB)";
+  return s;
+}
+
+void Backend::extend(std::span<const Extend> items, std::vector<int32_t>& picked) {
+  DeviceScope on(placement_.context_device);
+  std::vector<TowerItem> towers;
+  std::vector<int> last_row(items.size(), -1);
+  int r = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    towers.push_back(TowerItem{items[i].tokens, caches_.at(items[i].cache).get(), nullptr, nullptr, true});
+    r += static_cast<int>(items[i].tokens.size());
+    last_row[i] = r - 1;
+  }
+  context_->forward(towers);
+  picked.assign(items.size(), -1);
+  std::vector<int32_t> tokens;
+  std::vector<float> conf;
+  for (const auto& [key, members] : by_sampling(items)) {
+    std::vector<int> rows;
+    std::vector<uint64_t> streams;
+    for (size_t i : members)
+      if (items[i].pick) rows.push_back(last_row[i]), streams.push_back(items[i].stream);
+    if (rows.empty()) continue;
+    context_->pick(rows, -1, key.first, key.second, streams, tokens, conf);
+    size_t k = 0;
+    for (size_t i : members)
+      if (items[i].pick) picked[i] = tokens[k++];
+  }
+  std::erase(picked, -1);  // one entry per picking item, in item order
+  cuda::check(cudaStreamSynchronize(context_stream_), "context forward");
+}
+
+// The cache a denoiser reads: the context's own on one device; on two, its
+// mirror, brought up to date with the rows added since the last block.
+const SequenceCache& Backend::seed_for(int handle) {
+  SequenceCache& src = *caches_.at(handle);
+  if (placement_.denoiser_device == placement_.context_device && !placement_.mirror) return src;
+  auto& mirror = mirrors_.at(handle);
+  if (!mirror) mirror = std::make_unique<SequenceCache>(config_, src.length());
+  const int kvd = config_.num_key_value_heads * config_.head_dim;
+  const int from = mirror->length(), to = src.length();
+  mirror->reserve(to, denoiser_stream_);
+  const int dst_dev = placement_.denoiser_device, src_dev = placement_.context_device;
+  auto peer = [&](float* dst, const float* s, size_t n) {
+    cuda::check(cudaMemcpyPeerAsync(dst, dst_dev, s, src_dev, n * sizeof(float), denoiser_stream_), "peer copy");
+  };
+  const size_t off = static_cast<size_t>(from) * kvd, rows = static_cast<size_t>(to - from) * kvd;
+  for (int s = 0; s < src.attention_slots(); ++s) {
+    peer(mirror->k(s) + off, src.k(s) + off, rows);
+    peer(mirror->v(s) + off, src.v(s) + off, rows);
+  }
+  const size_t conv = static_cast<size_t>(config_.conv_kernel - 1) * config_.conv_dim();
+  const size_t ssm = static_cast<size_t>(config_.mamba_num_heads) * config_.mamba_head_dim * config_.ssm_state_size;
+  for (int s = 0; s < src.mamba_slots(); ++s) {
+    peer(mirror->conv(s), src.conv(s), conv);
+    peer(mirror->ssm(s), src.ssm(s), ssm);
+  }
+  mirror->set_length(to);
+  return *mirror;
+}
+
+void Backend::denoise(std::span<const Denoise> items, std::vector<int32_t>& pred, std::vector<float>& conf) {
+  if (!denoiser_) throw Error("mode: diffusion needs the denoiser tower, which is not loaded (AR-only placement)");
+  DeviceScope on(placement_.denoiser_device);
+  std::vector<CacheView> views;
+  views.reserve(items.size());
+  std::vector<TowerItem> towers;
+  std::vector<int> first_row(items.size());
+  int r = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    views.push_back(seed_for(items[i].cache).view());
+    towers.push_back(TowerItem{items[i].block, nullptr, &views.back(), modulation_->get(items[i].t), false});
+    first_row[i] = r;
+    r += static_cast<int>(items[i].block.size());
+  }
+  denoiser_->forward(towers);
+  pred.assign(r, config_.mask_token_id);
+  conf.assign(r, 0.0f);
+  std::vector<int32_t> tokens;
+  std::vector<float> c;
+  for (const auto& [key, members] : by_sampling(items)) {
+    std::vector<int> rows;
+    std::vector<uint64_t> streams;
+    for (size_t i : members)
+      for (size_t p = 0; p < items[i].block.size(); ++p) {
+        rows.push_back(first_row[i] + static_cast<int>(p));
+        streams.push_back(key.first > 0 ? items[i].streams[p] : 0);
+      }
+    denoiser_->pick(rows, config_.mask_token_id, key.first, key.second, streams, tokens, c);
+    for (size_t j = 0; j < rows.size(); ++j) pred[rows[j]] = tokens[j], conf[rows[j]] = c[j];
+  }
+}
+
+}  // namespace tt::gpu
