@@ -17,7 +17,12 @@
 #include "actors/metrics_endpoint.hpp"
 #include "actors/tls.hpp"
 #include "kernels/cpu/thread_pool.hpp"
+#include "model/denoiser_compute.hpp"
 #include "model/error.hpp"
+#ifdef TWOTOWER_HAVE_CUDA
+#include "model/cuda/gpu_backend.hpp"
+#include "model/cuda/gpu_denoiser.hpp"
+#endif
 
 namespace tt::cli {
 namespace {
@@ -35,6 +40,7 @@ constexpr const char* kContextHelp =
 // The TLS options (actors::kTlsHelp) follow both usages.
 constexpr const char* kDenoiserHelp =
     "usage: twotower denoiser --context HOST:PORT [--model DIR] [--threads N] [--timeout-ms 5000]\n"
+    "                         [--device N]  (CUDA: the denoiser tower on GPU N)\n"
     "                         [--metrics HOST:PORT]\n"
     "  Registers with the context actor and refines its blocks until it goes down.\n"
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
@@ -111,10 +117,24 @@ int run_context(const std::vector<std::string>& argv) {
   return 0;
 }
 
+// --device N: every DenoiserCore of this process steps on GPU N (model/cuda/gpu_denoiser).
+static void install_gpu_denoiser(const Model& model, const std::string& device) {
+#ifdef TWOTOWER_HAVE_CUDA
+  const int d = gpu::parse_devices(device).context_device;
+  if (device.find(',') != std::string::npos) throw Error("--device: a denoiser takes one device (got '" + device + "')");
+  gpu::check_device(d);
+  install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
+#else
+  (void)model;
+  throw Error("--device " + device + ": this build has no CUDA (configure with -DTWOTOWER_CUDA=ON where nvcc is installed)");
+#endif
+}
+
 int run_denoiser(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return help(kDenoiserHelp);
-  Args a(argv, with_tls({"context", "model", "threads", "timeout-ms", "metrics", "compute", "profile"}), {});
+  Args a(argv, with_tls({"context", "model", "threads", "timeout-ms", "metrics", "compute", "profile", "device"}),
+         {});
   apply_compute_option(a);
   const auto tls = actors::tls_from_args(a);
   if (!a.has("context")) throw Error("--context HOST:PORT is required");
@@ -124,7 +144,12 @@ int run_denoiser(const std::vector<std::string>& argv) {
   apply_threads(a);
   LoadOptions load;
   load.context = false;
+  if (a.has("device")) {
+    if (a.has("profile")) throw Error("give at most one of --device and --compute mock");
+    load.denoiser = false;  // the tower goes straight from the checkpoint to the GPU
+  }
   auto model = Model::load(a.str("model", default_model_dir()), load);
+  if (a.has("device")) install_gpu_denoiser(*model, *a.str("device"));
   actors::block_stop_signals();  // first: the metrics thread inherits the mask
   const auto metrics = start_metrics(a, actors::denoiser_exports);
   print_metrics_address(metrics);

@@ -6,17 +6,20 @@
 
 namespace tt {
 
-DenoiserCore::DenoiserCore(const Model& model)
-    : model_(model),
-      tower_(model.config, model.weights.denoiser.value()),
-      modulation_(model.config, model.weights.time.value()),
-      mock_(MockCompute::installed()) {}
+DenoiserCore::DenoiserCore(const Model& model, std::unique_ptr<DenoiserCompute> compute)
+    : model_(model), compute_(std::move(compute)), mock_(MockCompute::installed()) {
+  if (!compute_ && !mock_) {
+    const auto& installed = installed_denoiser_compute();
+    compute_ = installed ? installed() : cpu_denoiser_compute(model.config, model.weights);
+  }
+}
 
 void DenoiserCore::add(BlockJob job) {
   JobResult r;
   r.job_id = job.job_id;
   r.sequence_id = job.sequence_id;
   r.block_index = job.block.block_index;
+  if (compute_) compute_->admit(job);
   jobs_.push_back(std::move(job));
   partial_.push_back(std::move(r));
 }
@@ -26,24 +29,13 @@ std::vector<JobResult> DenoiserCore::step() {
   committed_.clear();
   if (jobs_.empty()) return done;
   const ModelConfig& c = model_.config;
-  const int V = c.vocab_size;
   const int32_t mask = c.mask_token_id;
-  std::vector<TowerItem> items;
-  items.reserve(jobs_.size());
-  for (const BlockJob& j : jobs_) {
-    const bool diffusion = j.kind == JobKind::diffusion_block;
-    const float* mod = diffusion ? modulation_.get(j.block.t(mask)).data() : nullptr;
-    items.push_back(TowerItem{j.block.tokens, nullptr, &j.seed, mod, !diffusion});
-  }
   if (mock_) {  // capacity experiments: the profile's time, commits drawn per gamma
     double tokens = 0, held = 0;
     for (const BlockJob& j : jobs_) tokens += static_cast<double>(j.block.tokens.size()), held += j.seed.length;
     mock_->denoiser_forward(static_cast<double>(jobs_.size()), tokens, held);
   } else {
-    tower_.forward(items, hidden_);
-    rows_.resize(hidden_.size() / c.hidden_size);
-    for (size_t i = 0; i < rows_.size(); ++i) rows_[i] = static_cast<int>(i);
-    tower_.logits(hidden_, rows_, logits_);
+    compute_->step(jobs_, pred_, conf_);
   }
 
   std::vector<BlockJob> still;
@@ -59,7 +51,7 @@ std::vector<JobResult> DenoiserCore::step() {
       case JobKind::diffusion_block: {
         const int masked_before = j.block.masked(mask);
         if (mock_) mock_->step_block(j.block, j.params, j.sequence_id, c);
-        else diffusion_step({&logits_[r * V], n * V}, V, j.block, j.params, mask);
+        else commit_confident({&pred_[r], n}, {&conf_[r], n}, j.block, j.params, mask);
         if (j.trace) res.trace.push_back(j.block.tokens);
         const int masked_after = j.block.masked(mask);
         committed_.push_back(masked_before - masked_after);
@@ -68,15 +60,14 @@ std::vector<JobResult> DenoiserCore::step() {
         break;
       }
       case JobKind::next_token:
-        res.tokens = {mock_ ? c.eos_token_id + 2
-                            : choose_token({&logits_[(r + n - 1) * V], static_cast<size_t>(V)}, j.params.temperature,
-                                           j.params.seed, ar_stream(j.token_index))};
+        res.tokens = {mock_ ? c.eos_token_id + 2 : pred_[r + n - 1]};
         committed_.push_back(1);
         finished = true;
         break;
     }
     r += n;
     if (finished) {
+      if (compute_) compute_->retire(j.job_id);
       done.push_back(std::move(res));
     } else {
       still.push_back(std::move(j));

@@ -7,9 +7,8 @@
 #include <vector>
 
 #include "model/block_job.hpp"
+#include "model/denoiser_compute.hpp"
 #include "model/model.hpp"
-#include "model/time_conditioning.hpp"
-#include "model/tower.hpp"
 
 namespace tt {
 
@@ -17,7 +16,8 @@ class MockCompute;
 
 class DenoiserCore {
 public:
-  explicit DenoiserCore(const Model& model);
+  // `compute`: the towers to step with (null: the CPU towers of `model`).
+  explicit DenoiserCore(const Model& model, std::unique_ptr<DenoiserCompute> compute = nullptr);
 
   void add(BlockJob job);
   size_t active() const { return jobs_.size(); }
@@ -29,12 +29,11 @@ public:
 
 private:
   const Model& model_;
-  Tower tower_;
-  ModulationCache modulation_;
+  std::unique_ptr<DenoiserCompute> compute_;  // null in mock mode
   std::vector<BlockJob> jobs_;
   std::vector<JobResult> partial_;  // aligned with jobs_
-  std::vector<float> hidden_, logits_;
-  std::vector<int> rows_;
+  std::vector<int32_t> pred_;
+  std::vector<float> conf_;
   std::vector<int> committed_;
   std::shared_ptr<const MockCompute> mock_;  // set: --compute mock (model/mock_compute.hpp)
 };

@@ -27,6 +27,21 @@ struct DeviceInfo {
 };
 DeviceInfo device_info(int device);
 
+// Makes `device` current for a scope (kernels, allocations and cuBLAS follow it).
+class DeviceScope {
+public:
+  explicit DeviceScope(int device) {
+    check(cudaGetDevice(&previous_), "cudaGetDevice");
+    check(cudaSetDevice(device), "cudaSetDevice");
+  }
+  ~DeviceScope() { cudaSetDevice(previous_); }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+private:
+  int previous_ = 0;
+};
+
 // An owning device allocation of n elements of T (trivially copyable).
 template <class T>
 class DeviceBuffer {

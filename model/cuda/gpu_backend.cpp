@@ -10,21 +10,6 @@
 namespace tt::gpu {
 namespace {
 
-// Makes `device` current for a scope (kernels, allocations and cuBLAS follow it).
-class DeviceScope {
-public:
-  explicit DeviceScope(int device) {
-    cuda::check(cudaGetDevice(&previous_), "cudaGetDevice");
-    cuda::check(cudaSetDevice(device), "cudaSetDevice");
-  }
-  ~DeviceScope() { cudaSetDevice(previous_); }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
-private:
-  int previous_ = 0;
-};
-
 int parse_device(const std::string& s) {
   size_t used = 0;
   int d = -1;
@@ -58,21 +43,24 @@ Placement parse_devices(const std::string& spec) {
   return p;
 }
 
+void check_device(int device) {
+  const int n = cuda::device_count();
+  if (device < 0 || device >= n)
+    throw Error("--device: device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
+                " CUDA device(s) visible)");
+}
+
 Backend::Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement)
     : config_(config), placement_(placement) {
-  const int n = cuda::device_count();
-  for (int d : {placement.context_device, placement.denoiser_device})
-    if (d >= n)
-      throw Error("--device: device " + std::to_string(d) + " does not exist (" + std::to_string(n) +
-                  " CUDA device(s) visible)");
+  for (int d : {placement.context_device, placement.denoiser_device}) check_device(d);
   {
-    DeviceScope on(placement.context_device);
+    cuda::DeviceScope on(placement.context_device);
     cuda::check(cudaStreamCreateWithFlags(&context_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     context_weights_ = upload_tower(config, checkpoint, "context_tower", "context_lm_head");
     context_ = std::make_unique<Tower>(config, context_weights_, context_stream_);
   }
   if (placement.denoiser) {
-    DeviceScope on(placement.denoiser_device);
+    cuda::DeviceScope on(placement.denoiser_device);
     if (placement.denoiser_device != placement.context_device) {
       int can = 0;
       cuda::check(cudaDeviceCanAccessPeer(&can, placement.denoiser_device, placement.context_device), "peer query");
@@ -95,7 +83,7 @@ Backend::~Backend() {
 }
 
 int Backend::new_cache() {
-  DeviceScope on(placement_.context_device);
+  cuda::DeviceScope on(placement_.context_device);
   size_t i = 0;
   while (i < caches_.size() && caches_[i]) ++i;
   if (i == caches_.size()) caches_.emplace_back(), mirrors_.emplace_back();
@@ -126,7 +114,7 @@ std::string Backend::describe() const {
 }
 
 void Backend::extend(std::span<const Extend> items, std::vector<int32_t>& picked) {
-  DeviceScope on(placement_.context_device);
+  cuda::DeviceScope on(placement_.context_device);
   std::vector<TowerItem> towers;
   std::vector<int> last_row(items.size(), -1);
   int r = 0;
@@ -185,7 +173,7 @@ const SequenceCache& Backend::seed_for(int handle) {
 
 void Backend::denoise(std::span<const Denoise> items, std::vector<int32_t>& pred, std::vector<float>& conf) {
   if (!denoiser_) throw Error("mode: diffusion needs the denoiser tower, which is not loaded (AR-only placement)");
-  DeviceScope on(placement_.denoiser_device);
+  cuda::DeviceScope on(placement_.denoiser_device);
   std::vector<CacheView> views;
   views.reserve(items.size());
   std::vector<TowerItem> towers;

@@ -30,6 +30,8 @@ struct Placement {
 
 // Parses "N" (both towers on N) or "N,M" (context on N, denoiser on M); throws tt::Error.
 Placement parse_devices(const std::string& spec);
+// Throws tt::Error "--device: device N does not exist (K CUDA device(s) visible)".
+void check_device(int device);
 
 class Backend : public tt::DecodeBackend {
 public:

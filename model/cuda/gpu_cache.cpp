@@ -77,6 +77,23 @@ void SequenceCache::upload(const tt::SequenceCache& host) {
   length_ = host.length();
 }
 
+void SequenceCache::upload(const tt::CacheView& host) {
+  if (static_cast<int>(host.k.size()) != attention_slots() || static_cast<int>(host.conv.size()) != mamba_slots())
+    throw Error("gpu cache upload: the seed belongs to another model");
+  reserve(host.length);
+  const size_t rows = static_cast<size_t>(host.length) * kv_dim_;
+  const size_t conv = conv_.empty() ? 0 : conv_[0].size(), ssm = ssm_.empty() ? 0 : ssm_[0].size();
+  for (int s = 0; s < attention_slots(); ++s) {
+    cuda::check(cudaMemcpy(k_[s].get(), host.k[s], rows * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
+    cuda::check(cudaMemcpy(v_[s].get(), host.v[s], rows * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
+  }
+  for (int s = 0; s < mamba_slots(); ++s) {
+    cuda::check(cudaMemcpy(conv_[s].get(), host.conv[s], conv * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
+    cuda::check(cudaMemcpy(ssm_[s].get(), host.ssm[s], ssm * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
+  }
+  length_ = host.length;
+}
+
 tt::SequenceCache SequenceCache::download() const {
   tt::SequenceCache host(config_);
   const size_t rows = static_cast<size_t>(length_) * kv_dim_;

@@ -40,6 +40,8 @@ public:
   CacheView view() const;
   // Host <-> device copies of the whole cache (synchronous).
   void upload(const tt::SequenceCache& host);
+  // The cache a host view shows (a denoiser job's seed received from a context actor).
+  void upload(const tt::CacheView& host);
   tt::SequenceCache download() const;
 
 private:

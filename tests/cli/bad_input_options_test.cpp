@@ -149,3 +149,14 @@ TEST_F(BadInput, DeviceWithConnect) {
   expect_bad_input(generate({"--device", "0", "--connect", "127.0.0.1:1"}), "generate", {"--device", "--connect"});
 }
 }  // namespace
+
+namespace {
+TEST_F(BadInput, DenoiserDeviceThatDoesNotExist) {
+  expect_bad_input(run_twotower({"denoiser", "--model", model_.string(), "--context", "127.0.0.1:1", "--device", "4096"}),
+                   "denoiser", {"device", "4096"});
+}
+TEST_F(BadInput, DenoiserDeviceList) {
+  expect_bad_input(run_twotower({"denoiser", "--model", model_.string(), "--context", "127.0.0.1:1", "--device", "0,1"}),
+                   "denoiser", {"device"});
+}
+}  // namespace

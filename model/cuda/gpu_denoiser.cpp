@@ -1,0 +1,109 @@
+// GPU DenoiserCompute (see gpu_denoiser.hpp).
+#include "model/cuda/gpu_denoiser.hpp"
+
+#include <map>
+#include <tuple>
+
+#include "model/cuda/gpu_backend.hpp"
+#include "model/cuda/gpu_cache.hpp"
+#include "model/cuda/gpu_tower.hpp"
+#include "model/cuda/gpu_weights.hpp"
+#include "model/decoding.hpp"
+#include "model/error.hpp"
+#include "model/weights.hpp"
+
+namespace tt::gpu {
+namespace {
+
+class GpuDenoiserCompute : public DenoiserCompute {
+public:
+  GpuDenoiserCompute(const ModelConfig& config, const Checkpoint& checkpoint, int device)
+      : config_(config), device_(device) {
+    check_device(device);
+    cuda::DeviceScope on(device_);
+    cuda::check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    weights_ = upload_tower(config, checkpoint, "denoiser_tower", "lm_head");
+    tower_ = std::make_unique<Tower>(config, weights_, stream_);
+    time_ = load_time_weights(config, checkpoint);
+    modulation_ = std::make_unique<Modulation>(config, time_);
+  }
+  ~GpuDenoiserCompute() override {
+    seeds_.clear();
+    tower_.reset();
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  void admit(const BlockJob& job) override {
+    cuda::DeviceScope on(device_);
+    auto seed = std::make_unique<SequenceCache>(config_, job.seed.length);
+    seed->upload(job.seed);
+    seeds_[job.job_id] = std::move(seed);
+  }
+
+  void retire(uint64_t job_id) override { seeds_.erase(job_id); }
+
+  void step(std::span<const BlockJob> jobs, std::vector<int32_t>& pred, std::vector<float>& conf) override {
+    cuda::DeviceScope on(device_);
+    const int32_t mask = config_.mask_token_id;
+    std::vector<CacheView> views;
+    views.reserve(jobs.size());
+    std::vector<TowerItem> items;
+    std::vector<int> first(jobs.size());
+    int rows = 0;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const BlockJob& j = jobs[i];
+      const bool diffusion = j.kind == JobKind::diffusion_block;
+      views.push_back(seeds_.at(j.job_id)->view());
+      items.push_back(TowerItem{j.block.tokens, nullptr, &views.back(),
+                                diffusion ? modulation_->get(j.block.t(mask)) : nullptr, !diffusion});
+      first[i] = rows;
+      rows += static_cast<int>(j.block.tokens.size());
+    }
+    tower_->forward(items);
+    pred.assign(rows, mask);
+    conf.assign(rows, 0.0f);
+    // One pick per (kind, sampling) group: diffusion rows exclude the mask id, next-token rows do not.
+    std::map<std::tuple<bool, float, uint64_t>, std::pair<std::vector<int>, std::vector<uint64_t>>> groups;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const BlockJob& j = jobs[i];
+      const bool greedy = j.params.temperature <= 0;
+      auto& [rs, streams] = groups[{j.kind == JobKind::diffusion_block, greedy ? 0.0f : j.params.temperature,
+                                    greedy ? 0 : j.params.seed}];
+      const int n = static_cast<int>(j.block.tokens.size());
+      if (j.kind == JobKind::diffusion_block) {
+        for (int p = 0; p < n; ++p) {
+          rs.push_back(first[i] + p);
+          streams.push_back(diffusion_stream(j.block.block_index, j.block.step, p));
+        }
+      } else {
+        rs.push_back(first[i] + n - 1);
+        streams.push_back(ar_stream(j.token_index));
+      }
+    }
+    std::vector<int32_t> tokens;
+    std::vector<float> c;
+    for (const auto& [key, group] : groups) {
+      const auto& [diffusion, temperature, seed] = key;
+      tower_->pick(group.first, diffusion ? mask : -1, temperature, seed, group.second, tokens, c);
+      for (size_t k = 0; k < group.first.size(); ++k) pred[group.first[k]] = tokens[k], conf[group.first[k]] = c[k];
+    }
+  }
+
+private:
+  const ModelConfig& config_;
+  int device_;
+  cudaStream_t stream_ = nullptr;
+  TowerWeights weights_;
+  std::unique_ptr<Tower> tower_;
+  TimeWeights time_;
+  std::unique_ptr<Modulation> modulation_;
+  std::map<uint64_t, std::unique_ptr<SequenceCache>> seeds_;
+};
+
+}  // namespace
+
+std::unique_ptr<DenoiserCompute> denoiser_compute(const ModelConfig& config, const Checkpoint& checkpoint, int device) {
+  return std::make_unique<GpuDenoiserCompute>(config, checkpoint, device);
+}
+
+}  // namespace tt::gpu
