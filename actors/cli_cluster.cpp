@@ -17,10 +17,12 @@
 #include "actors/metrics_endpoint.hpp"
 #include "actors/tls.hpp"
 #include "kernels/cpu/thread_pool.hpp"
+#include "model/context_compute.hpp"
 #include "model/denoiser_compute.hpp"
 #include "model/error.hpp"
 #ifdef TWOTOWER_HAVE_CUDA
 #include "model/cuda/gpu_backend.hpp"
+#include "model/cuda/gpu_context.hpp"
 #include "model/cuda/gpu_denoiser.hpp"
 #endif
 
@@ -29,6 +31,7 @@ namespace {
 
 constexpr const char* kContextHelp =
     "usage: twotower context --listen HOST:PORT [--model DIR] [--threads N] [--log-blocks]\n"
+    "                        [--device N]  (CUDA: the context tower and caches on GPU N)\n"
     "                        [--transport auto|shm|inline] [--metrics HOST:PORT]\n"
     "  Serves generate/score requests; denoisers register with it. PORT 0 picks a free port;\n"
     "  the first line on stdout is 'listening on HOST:PORT'.\n"
@@ -81,10 +84,43 @@ void apply_threads(const Args& a) {
 
 }  // namespace
 
+// --device N of the context and denoiser commands: one GPU; throws unless it exists in a CUDA build.
+static int one_device(const std::string& device) {
+#ifdef TWOTOWER_HAVE_CUDA
+  if (device.find(',') != std::string::npos) throw Error("--device: one device per process (got '" + device + "')");
+  const int d = gpu::parse_devices(device).context_device;
+  gpu::check_device(d);
+  return d;
+#else
+  throw Error("--device " + device + ": this build has no CUDA (configure with -DTWOTOWER_CUDA=ON where nvcc is installed)");
+#endif
+}
+
+// Every DenoiserCore of this process steps on the GPU (model/cuda/gpu_denoiser).
+static void install_gpu_denoiser(const Model& model, const std::string& device) {
+  [[maybe_unused]] const int d = one_device(device);
+#ifdef TWOTOWER_HAVE_CUDA
+  install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
+#else
+  (void)model;
+#endif
+}
+
+// Every ContextCore of this process extends on the GPU (model/cuda/gpu_context).
+static void install_gpu_context(const Model& model, const std::string& device) {
+  [[maybe_unused]] const int d = one_device(device);
+#ifdef TWOTOWER_HAVE_CUDA
+  install_context_compute([&model, d] { return gpu::context_compute(model.config, *model.weights.checkpoint, d); });
+#else
+  (void)model;
+#endif
+}
+
 int run_context(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return help(kContextHelp);
-  Args a(argv, with_tls({"listen", "model", "threads", "transport", "metrics", "compute", "profile"}), {"log-blocks"});
+  Args a(argv, with_tls({"listen", "model", "threads", "transport", "metrics", "compute", "profile", "device"}),
+         {"log-blocks"});
   apply_compute_option(a);
   const auto tls = actors::tls_from_args(a);
   if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
@@ -98,7 +134,12 @@ int run_context(const std::vector<std::string>& argv) {
   // Denoisers run elsewhere: the context process loads the context tower only.
   LoadOptions load;
   load.denoiser = false;
+  if (a.has("device")) {
+    if (a.has("profile")) throw Error("give at most one of --device and --compute mock");
+    load.context = false;  // the tower goes straight from the checkpoint to the GPU
+  }
   auto model = Model::load(a.str("model", default_model_dir()), load);
+  if (a.has("device")) install_gpu_context(*model, *a.str("device"));
   actors::block_stop_signals();  // first: the metrics thread inherits the mask
   const auto metrics = start_metrics(a, actors::context_exports);
   actors::ClusterConfig cfg;
@@ -115,19 +156,6 @@ int run_context(const std::vector<std::string>& argv) {
   print_metrics_address(metrics);
   actors::wait_until_down_or_signal(sys, caf::actor_cast<caf::actor>(context));
   return 0;
-}
-
-// --device N: every DenoiserCore of this process steps on GPU N (model/cuda/gpu_denoiser).
-static void install_gpu_denoiser(const Model& model, const std::string& device) {
-#ifdef TWOTOWER_HAVE_CUDA
-  const int d = gpu::parse_devices(device).context_device;
-  if (device.find(',') != std::string::npos) throw Error("--device: a denoiser takes one device (got '" + device + "')");
-  gpu::check_device(d);
-  install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
-#else
-  (void)model;
-  throw Error("--device " + device + ": this build has no CUDA (configure with -DTWOTOWER_CUDA=ON where nvcc is installed)");
-#endif
 }
 
 int run_denoiser(const std::vector<std::string>& argv) {

@@ -28,8 +28,10 @@ struct ContextCore::Seq {
 };
 
 ContextCore::ContextCore(const Model& model, bool external_denoisers)
-    : model_(model), external_denoisers_(external_denoisers), tower_(model.config, model.weights.context.value()),
-      mock_(MockCompute::installed()) {}
+    : model_(model), external_denoisers_(external_denoisers), mock_(MockCompute::installed()) {
+  const auto& installed = installed_context_compute();
+  compute_ = installed ? installed() : cpu_context_compute(model.config, model.weights);
+}
 
 ContextCore::~ContextCore() = default;
 
@@ -58,7 +60,7 @@ void ContextCore::cancel(uint64_t sequence_id) {
   if (it == seqs_.end()) return;
   Seq& s = *it->second;
   if (!s.job_out) {
-    seqs_.erase(it);
+    erase(it);
     return;
   }
   // A denoiser is still reading this cache: free it when the job comes back.
@@ -79,7 +81,15 @@ const GenerateResult& ContextCore::result(uint64_t sequence_id) const {
   return it->second->res;
 }
 
-void ContextCore::release(uint64_t sequence_id) { seqs_.erase(sequence_id); }
+void ContextCore::release(uint64_t sequence_id) {
+  auto it = seqs_.find(sequence_id);
+  if (it != seqs_.end()) erase(it);
+}
+
+void ContextCore::erase(std::map<uint64_t, std::unique_ptr<Seq>>::iterator it) {
+  compute_->forget(it->first);
+  seqs_.erase(it);
+}
 
 size_t ContextCore::live_sequences() const {
   size_t n = 0;
@@ -142,9 +152,8 @@ void ContextCore::dispatch(Seq& s, ContextEvents& ev) {
 ContextEvents ContextCore::step() {
   ContextEvents ev;
   const int V = model_.config.vocab_size;
-  std::vector<TowerItem> items;
+  std::vector<ContextCompute::Item> items;
   std::vector<Seq*> members;
-  std::vector<int> ar_rows;
   int rows = 0;
   for (auto& [id, sp] : seqs_) {
     Seq& s = *sp;
@@ -159,22 +168,26 @@ ContextEvents ContextCore::step() {
       dispatch(s, ev);
     }
     if (s.extend.empty()) continue;
-    items.push_back(TowerItem{s.extend, &s.cache, nullptr, nullptr, true});
+    const DiffusionParams& d = s.req.diffusion;
+    const bool pick = s.req.mode == Mode::ar;
+    items.push_back({s.id, s.extend, &s.cache, pick, d.temperature, d.seed,
+                     ar_stream(static_cast<int>(s.res.tokens.size()))});
     members.push_back(&s);
     rows += static_cast<int>(s.extend.size());
-    if (s.req.mode == Mode::ar) ar_rows.push_back(rows - 1);
   }
   if (items.empty()) return ev;
   ev.context_batch = static_cast<int>(items.size());
+  std::vector<int32_t> picked;
   if (mock_) {  // capacity experiments: the profile's time, caches grown without math
     double held = 0;
     for (Seq* s : members) held += s->cache.length();
     mock_->context_forward(rows, static_cast<double>(members.size()), held);
     for (Seq* s : members) MockCompute::extend(s->cache, static_cast<int>(s->extend.size()), model_.config);
-    logits_.assign(ar_rows.size() * static_cast<size_t>(V), 0.0f);
+    logits_.assign(V, 0.0f);  // every AR pick sees the same flat logits
+    for (const auto& it : items)
+      if (it.pick) picked.push_back(choose_token(logits_, it.temperature, it.seed, it.stream));
   } else {
-    tower_.forward(items, hidden_);
-    if (!ar_rows.empty()) tower_.logits(hidden_, ar_rows, logits_);
+    compute_->extend(items, picked);
   }
   size_t k = 0;
   for (Seq* s : members) {
@@ -182,9 +195,7 @@ ContextEvents ContextCore::step() {
     s->res.context_forwards++;
     switch (s->req.mode) {
       case Mode::ar: {
-        const DiffusionParams& d = s->req.diffusion;
-        const int32_t tok = choose_token({&logits_[k++ * V], static_cast<size_t>(V)}, d.temperature, d.seed,
-                                         ar_stream(static_cast<int>(s->res.tokens.size())));
+        const int32_t tok = picked.at(k++);
         emit(*s, {tok}, ev);
         if (!s->done) s->extend = {tok};
         break;
@@ -203,7 +214,7 @@ ContextEvents ContextCore::on_result(const JobResult& r) {
   Seq& s = *it->second;
   s.job_out = false;
   if (s.cancelled) {
-    seqs_.erase(it);
+    erase(it);
     return ev;
   }
   if (s.done) return ev;
@@ -238,12 +249,9 @@ ScoreResult ContextCore::score(std::span<const int32_t> prompt, std::span<const 
                     std::to_string(cfg.vocab_size) + ")");
   std::vector<int32_t> all(prompt.begin(), prompt.end());
   all.insert(all.end(), continuation.begin(), continuation.end());
-  SequenceCache cache(cfg);
-  TowerItem item{all, &cache, nullptr, nullptr, true};
-  tower_.forward({&item, 1}, hidden_);
   std::vector<int> rows;
   for (size_t i = 0; i < continuation.size(); ++i) rows.push_back(static_cast<int>(prompt.size() + i) - 1);
-  tower_.logits(hidden_, rows, logits_);
+  compute_->score_logits(all, rows, logits_);
   ScoreResult out;
   std::vector<float> logp(cfg.vocab_size);
   for (size_t i = 0; i < continuation.size(); ++i) {

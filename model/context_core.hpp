@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "model/block_job.hpp"
+#include "model/context_compute.hpp"
 #include "model/engine_types.hpp"
 #include "model/model.hpp"
-#include "model/tower.hpp"
 
 namespace tt {
 
@@ -67,14 +67,15 @@ private:
   struct Seq;
   void emit(Seq& s, const std::vector<int32_t>& tokens, ContextEvents& ev);
   void dispatch(Seq& s, ContextEvents& ev);
+  void erase(std::map<uint64_t, std::unique_ptr<Seq>>::iterator it);
 
   const Model& model_;
   bool external_denoisers_ = false;
-  Tower tower_;
+  std::unique_ptr<ContextCompute> compute_;
   uint64_t next_sequence_ = 1;
   uint64_t next_job_ = 1;
   std::map<uint64_t, std::unique_ptr<Seq>> seqs_;
-  std::vector<float> hidden_, logits_;
+  std::vector<float> logits_;
   std::shared_ptr<const MockCompute> mock_;  // set: --compute mock (model/mock_compute.hpp)
 };
 

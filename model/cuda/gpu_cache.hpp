@@ -29,10 +29,11 @@ public:
   // Ensures room for `tokens` rows of K/V (copies the rows held so far when it grows).
   void reserve(int tokens, cudaStream_t stream = nullptr);
 
-  float* k(int slot) { return k_[slot].get(); }
-  float* v(int slot) { return v_[slot].get(); }
-  float* conv(int slot) { return conv_[slot].get(); }
-  float* ssm(int slot) { return ssm_[slot].get(); }
+  // Device pointers (a const cache hands out the same addresses: the device memory is not const).
+  float* k(int slot) const { return k_[slot].get(); }
+  float* v(int slot) const { return v_[slot].get(); }
+  float* conv(int slot) const { return conv_[slot].get(); }
+  float* ssm(int slot) const { return ssm_[slot].get(); }
   int attention_slots() const { return static_cast<int>(k_.size()); }
   int mamba_slots() const { return static_cast<int>(conv_.size()); }
   size_t bytes() const;

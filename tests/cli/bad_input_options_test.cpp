@@ -160,3 +160,10 @@ TEST_F(BadInput, DenoiserDeviceList) {
                    "denoiser", {"device"});
 }
 }  // namespace
+
+namespace {
+TEST_F(BadInput, ContextDeviceThatDoesNotExist) {
+  expect_bad_input(run_twotower({"context", "--model", model_.string(), "--listen", "127.0.0.1:0", "--device", "4096"}),
+                   "context", {"device", "4096"});
+}
+}  // namespace
