@@ -18,7 +18,6 @@ struct Seq {
   std::vector<int32_t> extend;    // tokens the next context forward appends
   std::optional<BlockState> block;
   std::vector<std::vector<int32_t>> trace;  // the current block's tokens after each step
-  std::vector<uint64_t> streams;  // RNG stream per position of the current step
   int next_block = 0;
   bool done = false;
   Clock::time_point start = Clock::now();
@@ -72,12 +71,7 @@ void denoise_step(DecodeBackend& be, const ModelConfig& cfg, std::vector<Seq>& s
   std::vector<Seq*> members;
   for (auto& s : seqs) {
     if (!s.block) continue;
-    const DiffusionParams& d = s.req->diffusion;
-    BlockState& b = *s.block;
-    s.streams.resize(b.tokens.size());
-    for (size_t p = 0; p < b.tokens.size(); ++p)
-      s.streams[p] = diffusion_stream(b.block_index, b.step, static_cast<int>(p));
-    items.push_back({s.cache, b.tokens, b.t(cfg.mask_token_id), d.temperature, d.seed, s.streams});
+    items.push_back({s.cache, &*s.block, &s.req->diffusion});
     members.push_back(&s);
   }
   if (items.empty()) return;
@@ -142,73 +136,40 @@ std::vector<GenerateResult> decode_batch(DecodeBackend& be, const ModelConfig& c
 }
 
 CpuDecodeBackend::CpuDecodeBackend(const ModelConfig& config, const ModelWeights& weights)
-    : config_(config), context_(config, weights.context.value()) {
-  if (weights.denoiser) {
-    denoiser_ = std::make_unique<Tower>(config, *weights.denoiser);
-    modulation_ = std::make_unique<ModulationCache>(config, *weights.time);
-  }
+    : config_(config), context_(cpu_context_compute(config, weights)) {
+  if (weights.denoiser) denoiser_ = cpu_denoiser_compute(config, weights);
 }
 
 CpuDecodeBackend::~CpuDecodeBackend() = default;
 
 int CpuDecodeBackend::new_cache() {
-  for (size_t i = 0; i < caches_.size(); ++i)
-    if (!caches_[i]) {
-      caches_[i] = std::make_unique<SequenceCache>(config_);
-      return static_cast<int>(i);
-    }
-  caches_.push_back(std::make_unique<SequenceCache>(config_));
-  return static_cast<int>(caches_.size() - 1);
+  size_t i = 0;
+  while (i < caches_.size() && caches_[i]) ++i;
+  if (i == caches_.size()) caches_.emplace_back();
+  caches_[i] = std::make_unique<SequenceCache>(config_);
+  return static_cast<int>(i);
 }
 
 void CpuDecodeBackend::free_cache(int cache) { caches_.at(cache).reset(); }
 
 void CpuDecodeBackend::extend(std::span<const Extend> items, std::vector<int32_t>& picked) {
-  std::vector<TowerItem> towers;
-  std::vector<int> rows;
-  int r = 0;
-  for (const auto& it : items) {
-    towers.push_back(TowerItem{it.tokens, caches_.at(it.cache).get(), nullptr, nullptr, true});
-    r += static_cast<int>(it.tokens.size());
-    if (it.pick) rows.push_back(r - 1);
-  }
-  context_.forward(towers, hidden_);
-  picked.clear();
-  if (rows.empty()) return;
-  context_.logits(hidden_, rows, logits_);
-  const size_t V = config_.vocab_size;
-  size_t k = 0;
+  std::vector<ContextCompute::Item> towers;
   for (const auto& it : items)
-    if (it.pick) {
-      picked.push_back(choose_token({&logits_[k * V], V}, it.temperature, it.seed, it.stream));
-      ++k;
-    }
+    towers.push_back({static_cast<uint64_t>(it.cache), it.tokens, caches_.at(it.cache).get(), it.pick, it.temperature,
+                      it.seed, it.stream});
+  context_->extend(towers, picked);
 }
 
 void CpuDecodeBackend::denoise(std::span<const Denoise> items, std::vector<int32_t>& pred, std::vector<float>& conf) {
   if (!denoiser_) throw Error("mode: diffusion needs the denoiser tower, which is not loaded");
-  std::vector<CacheView> views;
-  views.reserve(items.size());
-  std::vector<TowerItem> towers;
-  for (const auto& it : items) {
-    views.push_back(view_of(*caches_.at(it.cache)));
-    towers.push_back(TowerItem{it.block, nullptr, &views.back(), modulation_->get(it.t).data(), false});
+  std::vector<BlockJob> jobs(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    jobs[i].job_id = i + 1;
+    jobs[i].seed = view_of(*caches_.at(items[i].cache));
+    jobs[i].block = *items[i].block;
+    jobs[i].params = *items[i].params;
   }
-  denoiser_->forward(towers, hidden_);
-  std::vector<int> rows(hidden_.size() / config_.hidden_size);
-  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int>(i);
-  denoiser_->logits(hidden_, rows, logits_);
-  const size_t V = config_.vocab_size;
-  pred.clear();
-  conf.clear();
-  size_t row = 0;
-  for (const auto& it : items)
-    for (size_t p = 0; p < it.block.size(); ++p, ++row) {
-      const TokenChoice c = pick_masked({&logits_[row * V], V}, config_.mask_token_id, it.temperature, it.seed,
-                                        it.temperature > 0 ? it.streams[p] : 0);
-      pred.push_back(c.token);
-      conf.push_back(c.confidence);
-    }
+  denoiser_->step(jobs, pred, conf);
 }
 
 }  // namespace tt

@@ -12,10 +12,10 @@
 #include <span>
 #include <vector>
 
+#include "model/context_compute.hpp"
+#include "model/denoiser_compute.hpp"
 #include "model/engine_types.hpp"
 #include "model/weights.hpp"
-#include "model/time_conditioning.hpp"
-#include "model/tower.hpp"
 
 namespace tt {
 
@@ -41,16 +41,14 @@ public:
   virtual void extend(std::span<const Extend> items, std::vector<int32_t>& picked) = 0;
 
   // One batched denoiser forward over blocks seeded from their caches; for every
-  // position the (token, confidence) pair with the mask id excluded.
+  // position the (token, confidence) pair with the mask id excluded (Gumbel streams
+  // diffusion_stream(block index, step, position) when the temperature is > 0).
   struct Denoise {
     int cache = 0;
-    std::span<const int32_t> block;
-    float t = 1;                    // masked fraction of this block
-    float temperature = 0;
-    uint64_t seed = 0;
-    std::span<const uint64_t> streams;  // one per position (used when temperature > 0)
+    const BlockState* block = nullptr;
+    const DiffusionParams* params = nullptr;
   };
-  // pred / conf: the items' positions concatenated.
+  // pred / conf: the items' positions concatenated (entries at committed positions unspecified).
   virtual void denoise(std::span<const Denoise> items, std::vector<int32_t>& pred, std::vector<float>& conf) = 0;
 };
 
@@ -59,7 +57,8 @@ public:
 std::vector<GenerateResult> decode_batch(DecodeBackend& backend, const ModelConfig& config,
                                          std::span<const GenerateRequest> requests);
 
-// The CPU towers as a backend (the reference for the GPU one).
+// The CPU towers as a backend (the reference for the GPU one): host caches,
+// ContextCompute and DenoiserCompute, as the actors' cores use them.
 class CpuDecodeBackend : public DecodeBackend {
 public:
   // The weights' towers (context; denoiser and time conditioning when loaded).
@@ -73,11 +72,9 @@ public:
 
 private:
   const ModelConfig& config_;
-  Tower context_;
-  std::unique_ptr<Tower> denoiser_;
-  std::unique_ptr<ModulationCache> modulation_;
+  std::unique_ptr<ContextCompute> context_;
+  std::unique_ptr<DenoiserCompute> denoiser_;
   std::vector<std::unique_ptr<SequenceCache>> caches_;  // index = handle; null when free
-  std::vector<float> hidden_, logits_;
 };
 
 }  // namespace tt

@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "model/cuda/gpu_denoiser.hpp"
 #include "model/error.hpp"
 #include "model/weights.hpp"
 
@@ -20,17 +21,6 @@ int parse_device(const std::string& s) {
   }
   if (used != s.size() || d < 0) throw Error("--device: '" + s + "' is not a device number");
   return d;
-}
-
-// Items grouped by their sampling parameters, so that each group is one pick call.
-template <class Item>
-std::map<std::pair<float, uint64_t>, std::vector<size_t>> by_sampling(std::span<const Item> items) {
-  std::map<std::pair<float, uint64_t>, std::vector<size_t>> groups;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const bool greedy = items[i].temperature <= 0;
-    groups[{greedy ? 0.0f : items[i].temperature, greedy ? 0 : items[i].seed}].push_back(i);
-  }
-  return groups;
 }
 
 }  // namespace
@@ -116,29 +106,15 @@ std::string Backend::describe() const {
 void Backend::extend(std::span<const Extend> items, std::vector<int32_t>& picked) {
   cuda::DeviceScope on(placement_.context_device);
   std::vector<TowerItem> towers;
-  std::vector<int> last_row(items.size(), -1);
+  std::vector<RowPick> picks;
   int r = 0;
-  for (size_t i = 0; i < items.size(); ++i) {
-    towers.push_back(TowerItem{items[i].tokens, caches_.at(items[i].cache).get(), nullptr, nullptr, true});
-    r += static_cast<int>(items[i].tokens.size());
-    last_row[i] = r - 1;
+  for (const auto& it : items) {
+    towers.push_back(TowerItem{it.tokens, caches_.at(it.cache).get(), nullptr, nullptr, true});
+    r += static_cast<int>(it.tokens.size());
+    if (it.pick) picks.push_back({r - 1, it.temperature, it.seed, it.stream});
   }
   context_->forward(towers);
-  picked.assign(items.size(), -1);
-  std::vector<int32_t> tokens;
-  std::vector<float> conf;
-  for (const auto& [key, members] : by_sampling(items)) {
-    std::vector<int> rows;
-    std::vector<uint64_t> streams;
-    for (size_t i : members)
-      if (items[i].pick) rows.push_back(last_row[i]), streams.push_back(items[i].stream);
-    if (rows.empty()) continue;
-    context_->pick(rows, -1, key.first, key.second, streams, tokens, conf);
-    size_t k = 0;
-    for (size_t i : members)
-      if (items[i].pick) picked[i] = tokens[k++];
-  }
-  std::erase(picked, -1);  // one entry per picking item, in item order
+  picked = pick_rows(*context_, picks);
   cuda::check(cudaStreamSynchronize(context_stream_), "context forward");
 }
 
@@ -174,33 +150,14 @@ const SequenceCache& Backend::seed_for(int handle) {
 void Backend::denoise(std::span<const Denoise> items, std::vector<int32_t>& pred, std::vector<float>& conf) {
   if (!denoiser_) throw Error("mode: diffusion needs the denoiser tower, which is not loaded (AR-only placement)");
   cuda::DeviceScope on(placement_.denoiser_device);
-  std::vector<CacheView> views;
-  views.reserve(items.size());
-  std::vector<TowerItem> towers;
-  std::vector<int> first_row(items.size());
-  int r = 0;
+  std::vector<BlockJob> jobs(items.size());
+  std::vector<CacheView> seeds;
   for (size_t i = 0; i < items.size(); ++i) {
-    views.push_back(seed_for(items[i].cache).view());
-    towers.push_back(TowerItem{items[i].block, nullptr, &views.back(), modulation_->get(items[i].t), false});
-    first_row[i] = r;
-    r += static_cast<int>(items[i].block.size());
+    jobs[i].block = *items[i].block;
+    jobs[i].params = *items[i].params;
+    seeds.push_back(seed_for(items[i].cache).view());
   }
-  denoiser_->forward(towers);
-  pred.assign(r, config_.mask_token_id);
-  conf.assign(r, 0.0f);
-  std::vector<int32_t> tokens;
-  std::vector<float> c;
-  for (const auto& [key, members] : by_sampling(items)) {
-    std::vector<int> rows;
-    std::vector<uint64_t> streams;
-    for (size_t i : members)
-      for (size_t p = 0; p < items[i].block.size(); ++p) {
-        rows.push_back(first_row[i] + static_cast<int>(p));
-        streams.push_back(key.first > 0 ? items[i].streams[p] : 0);
-      }
-    denoiser_->pick(rows, config_.mask_token_id, key.first, key.second, streams, tokens, c);
-    for (size_t j = 0; j < rows.size(); ++j) pred[rows[j]] = tokens[j], conf[rows[j]] = c[j];
-  }
+  denoiser_step(*denoiser_, *modulation_, config_, jobs, seeds, pred, conf);
 }
 
 }  // namespace tt::gpu

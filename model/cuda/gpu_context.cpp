@@ -30,7 +30,7 @@ public:
   void extend(std::span<const Item> items, std::vector<int32_t>& picked) override {
     cuda::DeviceScope on(device_);
     std::vector<TowerItem> towers;
-    std::vector<int> last_row;
+    std::vector<RowPick> picks;
     int r = 0;
     for (const auto& it : items) {
       auto& dev = caches_[it.sequence_id];
@@ -41,28 +41,10 @@ public:
       }
       towers.push_back(TowerItem{it.tokens, dev.get(), nullptr, nullptr, true});
       r += static_cast<int>(it.tokens.size());
-      last_row.push_back(r - 1);
+      if (it.pick) picks.push_back({r - 1, it.temperature, it.seed, it.stream});
     }
     tower_->forward(towers);
-    // AR picks, one call per sampling setting.
-    picked.clear();
-    std::map<std::pair<float, uint64_t>, std::vector<size_t>> groups;
-    for (size_t i = 0; i < items.size(); ++i)
-      if (items[i].pick) {
-        const bool greedy = items[i].temperature <= 0;
-        groups[{greedy ? 0.0f : items[i].temperature, greedy ? 0 : items[i].seed}].push_back(i);
-      }
-    std::vector<int32_t> chosen(items.size(), -1), tokens;
-    std::vector<float> conf;
-    for (const auto& [key, members] : groups) {
-      std::vector<int> rows;
-      std::vector<uint64_t> streams;
-      for (size_t i : members) rows.push_back(last_row[i]), streams.push_back(items[i].stream);
-      tower_->pick(rows, -1, key.first, key.second, streams, tokens, conf);
-      for (size_t k = 0; k < members.size(); ++k) chosen[members[k]] = tokens[k];
-    }
-    for (size_t i = 0; i < items.size(); ++i)
-      if (items[i].pick) picked.push_back(chosen[i]);
+    picked = pick_rows(*tower_, picks);
     cuda::check(cudaStreamSynchronize(stream_), "context forward");
     for (const auto& it : items) copy_back(*caches_.at(it.sequence_id), *it.cache);
   }

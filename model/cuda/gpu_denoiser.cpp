@@ -44,49 +44,9 @@ public:
 
   void step(std::span<const BlockJob> jobs, std::vector<int32_t>& pred, std::vector<float>& conf) override {
     cuda::DeviceScope on(device_);
-    const int32_t mask = config_.mask_token_id;
-    std::vector<CacheView> views;
-    views.reserve(jobs.size());
-    std::vector<TowerItem> items;
-    std::vector<int> first(jobs.size());
-    int rows = 0;
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      const BlockJob& j = jobs[i];
-      const bool diffusion = j.kind == JobKind::diffusion_block;
-      views.push_back(seeds_.at(j.job_id)->view());
-      items.push_back(TowerItem{j.block.tokens, nullptr, &views.back(),
-                                diffusion ? modulation_->get(j.block.t(mask)) : nullptr, !diffusion});
-      first[i] = rows;
-      rows += static_cast<int>(j.block.tokens.size());
-    }
-    tower_->forward(items);
-    pred.assign(rows, mask);
-    conf.assign(rows, 0.0f);
-    // One pick per (kind, sampling) group: diffusion rows exclude the mask id, next-token rows do not.
-    std::map<std::tuple<bool, float, uint64_t>, std::pair<std::vector<int>, std::vector<uint64_t>>> groups;
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      const BlockJob& j = jobs[i];
-      const bool greedy = j.params.temperature <= 0;
-      auto& [rs, streams] = groups[{j.kind == JobKind::diffusion_block, greedy ? 0.0f : j.params.temperature,
-                                    greedy ? 0 : j.params.seed}];
-      const int n = static_cast<int>(j.block.tokens.size());
-      if (j.kind == JobKind::diffusion_block) {
-        for (int p = 0; p < n; ++p) {
-          rs.push_back(first[i] + p);
-          streams.push_back(diffusion_stream(j.block.block_index, j.block.step, p));
-        }
-      } else {
-        rs.push_back(first[i] + n - 1);
-        streams.push_back(ar_stream(j.token_index));
-      }
-    }
-    std::vector<int32_t> tokens;
-    std::vector<float> c;
-    for (const auto& [key, group] : groups) {
-      const auto& [diffusion, temperature, seed] = key;
-      tower_->pick(group.first, diffusion ? mask : -1, temperature, seed, group.second, tokens, c);
-      for (size_t k = 0; k < group.first.size(); ++k) pred[group.first[k]] = tokens[k], conf[group.first[k]] = c[k];
-    }
+    std::vector<CacheView> seeds;
+    for (const BlockJob& j : jobs) seeds.push_back(seeds_.at(j.job_id)->view());
+    denoiser_step(*tower_, *modulation_, config_, jobs, seeds, pred, conf);
   }
 
 private:
@@ -101,6 +61,50 @@ private:
 };
 
 }  // namespace
+
+void denoiser_step(Tower& tower, Modulation& modulation, const ModelConfig& config, std::span<const BlockJob> jobs,
+                   std::span<const CacheView> seeds, std::vector<int32_t>& pred, std::vector<float>& conf) {
+  const int32_t mask = config.mask_token_id;
+  std::vector<TowerItem> items;
+  std::vector<int> first(jobs.size());
+  int rows = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const BlockJob& j = jobs[i];
+    const bool diffusion = j.kind == JobKind::diffusion_block;
+    items.push_back(TowerItem{j.block.tokens, nullptr, &seeds[i], diffusion ? modulation.get(j.block.t(mask)) : nullptr,
+                              !diffusion});
+    first[i] = rows;
+    rows += static_cast<int>(j.block.tokens.size());
+  }
+  tower.forward(items);
+  pred.assign(rows, mask);
+  conf.assign(rows, 0.0f);
+  // One pick per (kind, sampling) group: diffusion rows exclude the mask id, next-token rows do not.
+  std::map<std::tuple<bool, float, uint64_t>, std::pair<std::vector<int>, std::vector<uint64_t>>> groups;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const BlockJob& j = jobs[i];
+    const bool greedy = j.params.temperature <= 0;
+    auto& [rs, streams] =
+        groups[{j.kind == JobKind::diffusion_block, greedy ? 0.0f : j.params.temperature, greedy ? 0 : j.params.seed}];
+    const int n = static_cast<int>(j.block.tokens.size());
+    if (j.kind == JobKind::diffusion_block) {
+      for (int p = 0; p < n; ++p) {
+        rs.push_back(first[i] + p);
+        streams.push_back(diffusion_stream(j.block.block_index, j.block.step, p));
+      }
+    } else {
+      rs.push_back(first[i] + n - 1);
+      streams.push_back(ar_stream(j.token_index));
+    }
+  }
+  std::vector<int32_t> tokens;
+  std::vector<float> c;
+  for (const auto& [key, group] : groups) {
+    const auto& [diffusion, temperature, seed] = key;
+    tower.pick(group.first, diffusion ? mask : -1, temperature, seed, group.second, tokens, c);
+    for (size_t k = 0; k < group.first.size(); ++k) pred[group.first[k]] = tokens[k], conf[group.first[k]] = c[k];
+  }
+}
 
 std::unique_ptr<DenoiserCompute> denoiser_compute(const ModelConfig& config, const Checkpoint& checkpoint, int device) {
   return std::make_unique<GpuDenoiserCompute>(config, checkpoint, device);

@@ -286,6 +286,24 @@ void Tower::pick(std::span<const int> rows, int32_t mask_id, float temperature, 
   cuda::check(cudaStreamSynchronize(stream_), "pick");
 }
 
+std::vector<int32_t> pick_rows(Tower& tower, std::span<const RowPick> picks) {
+  std::map<std::pair<float, uint64_t>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < picks.size(); ++i) {
+    const bool greedy = picks[i].temperature <= 0;
+    groups[{greedy ? 0.0f : picks[i].temperature, greedy ? 0 : picks[i].seed}].push_back(i);
+  }
+  std::vector<int32_t> out(picks.size()), tokens;
+  std::vector<float> conf;
+  for (const auto& [key, members] : groups) {
+    std::vector<int> rows;
+    std::vector<uint64_t> streams;
+    for (size_t i : members) rows.push_back(picks[i].row), streams.push_back(picks[i].stream);
+    tower.pick(rows, -1, key.first, key.second, streams, tokens, conf);
+    for (size_t k = 0; k < members.size(); ++k) out[members[k]] = tokens[k];
+  }
+  return out;
+}
+
 const float* Modulation::get(float t) {
   auto it = memo_.find(t);
   if (it == memo_.end()) it = memo_.emplace(t, cuda::DeviceBuffer<float>(host_.get(t))).first;

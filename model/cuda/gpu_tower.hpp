@@ -71,6 +71,16 @@ private:
   cuda::DeviceBuffer<uint64_t> streams_;
 };
 
+// AR choices from the raw logits (no mask id) of rows of the last forward, one
+// Tower::pick call per sampling setting; returns one token per entry, in order.
+struct RowPick {
+  int row = 0;
+  float temperature = 0;
+  uint64_t seed = 0;
+  uint64_t stream = 0;
+};
+std::vector<int32_t> pick_rows(Tower& tower, std::span<const RowPick> picks);
+
 // Per-layer time modulation on the device, memoised by t (a block only sees S + 1 values).
 class Modulation {
 public:
