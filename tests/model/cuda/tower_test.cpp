@@ -123,33 +123,30 @@ void compare_caches(const std::string& dir, const gpu::SequenceCache& g, const S
   }
 }
 
-TEST(GpuTower, ContextPrefillAndExtensionMatchTheCpuTower) {
-  TT_REQUIRE_GPU();
+// Runs the context tower over `pieces` in turn on both devices (from an empty
+// cache of `capacity` rows on the GPU) and compares every forward and the final caches.
+void extend_in_pieces(const std::vector<std::pair<int, const char*>>& pieces, int capacity) {
   for (const auto& dir : model_dirs()) {
     Models m(dir);
     Tower cpu_tower(m.config, *m.cpu.context);
     gpu::Tower gpu_tower(m.config, m.gpu_context);
     SequenceCache cpu_cache(m.config);
-    gpu::SequenceCache gpu_cache(m.config);
-    extend_both(m, cpu_tower, cpu_cache, gpu_tower, gpu_cache, random_tokens(37, m.config.vocab_size, 1), "prefill 37");
-    extend_both(m, cpu_tower, cpu_cache, gpu_tower, gpu_cache, random_tokens(1, m.config.vocab_size, 2), "decode 1");
-    extend_both(m, cpu_tower, cpu_cache, gpu_tower, gpu_cache, random_tokens(16, m.config.vocab_size, 3), "extend 16");
+    gpu::SequenceCache gpu_cache(m.config, capacity);
+    uint32_t seed = 1;
+    for (const auto& [n, what] : pieces)
+      extend_both(m, cpu_tower, cpu_cache, gpu_tower, gpu_cache, random_tokens(n, m.config.vocab_size, seed++), what);
     compare_caches(dir, gpu_cache, cpu_cache);
   }
 }
 
+TEST(GpuTower, ContextPrefillAndExtensionMatchTheCpuTower) {
+  TT_REQUIRE_GPU();
+  extend_in_pieces({{37, "prefill 37"}, {1, "decode 1"}, {16, "extend 16"}}, 0);
+}
+
 TEST(GpuTower, ChunkedScanPrefillMatchesTheCpuTower) {
   TT_REQUIRE_GPU();
-  for (const auto& dir : model_dirs()) {
-    Models m(dir);
-    Tower cpu_tower(m.config, *m.cpu.context);
-    gpu::Tower gpu_tower(m.config, m.gpu_context);
-    SequenceCache cpu_cache(m.config);
-    gpu::SequenceCache gpu_cache(m.config, 8);  // also grows the K/V buffers
-    extend_both(m, cpu_tower, cpu_cache, gpu_tower, gpu_cache, random_tokens(200, m.config.vocab_size, 4), "prefill 200");
-    extend_both(m, cpu_tower, cpu_cache, gpu_tower, gpu_cache, random_tokens(3, m.config.vocab_size, 5), "extend 3");
-    compare_caches(dir, gpu_cache, cpu_cache);
-  }
+  extend_in_pieces({{200, "prefill 200"}, {3, "extend 3"}}, 8);  // 8 rows: also grows the K/V buffers
 }
 
 TEST(GpuTower, DenoiserBlockSeededFromTheCacheMatchesTheCpuTower) {
