@@ -318,11 +318,14 @@ class TrainModel:
         _, logits = self.denoiser.final(h)
         return logits
 
-    def denoiser_loss(self, seq, gen, first_block=1, stats=None, t=None):
+    def denoiser_loss(self, seq, gen, first_block=1, stats=None, t=None, prefix_frac=0.0):
         """seq [B, T] clean ids (T a multiple of BLOCK). The frozen context tower runs once; the
         denoiser predicts every block b >= first_block in parallel. Per sequence t ~ U[1e-3, 1]
         (or the given t [B]); each position masked independently with probability t; a block's
-        time input is its realised masked fraction. Cross-entropy over masked positions."""
+        time input is its realised masked fraction. Cross-entropy over masked positions.
+        prefix_frac: share of sequences whose blocks keep a clean prefix (cut ~ U{0..15} per
+        block, only the positions from the cut on are masked with probability t) — the states
+        confidence decoding visits, since it commits nearly left to right."""
         B, T = seq.shape
         nbt = T // BLOCK
         with torch.no_grad():
@@ -333,6 +336,10 @@ class TrainModel:
         if t is None:
             t = torch.rand(B, generator=gen) * (1 - 1e-3) + 1e-3
         m = torch.rand(B, nb, BLOCK, generator=gen) < t[:, None, None]
+        if prefix_frac > 0:
+            cut = torch.randint(0, BLOCK, (B, nb, 1), generator=gen)
+            keep = torch.rand(B, generator=gen) < prefix_frac
+            m &= ~(keep[:, None, None] & (torch.arange(BLOCK) < cut))
         noisy = torch.where(m, torch.full_like(clean, MASK_ID), clean)
         t_blocks = m.float().mean(-1)
         logits = self.denoiser_logits(noisy, t_blocks, cache, first_block, stats)

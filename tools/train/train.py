@@ -199,7 +199,8 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
             ntok = batch.shape[0] * seq_len
         elif phase == "distill" and rng.random() < a.distill_frac:
             seq, fb = distill.sample(rng, a.batch)
-            loss, _ = tm.denoiser_loss(seq, gen, first_block=fb, stats=stats)
+            loss, _ = tm.denoiser_loss(seq, gen, first_block=fb, stats=stats,
+                                       prefix_frac=a.distill_prefix_frac)
             ntok = seq.shape[0] * seq.shape[1]
         else:
             loss, _ = tm.denoiser_loss(batch[:, :seq_len], gen, stats=stats)
@@ -261,6 +262,11 @@ def main():
                     help="distill.py output (heldout split) for the distill phase's evaluation")
     ap.add_argument("--distill-frac", type=float, default=0.7,
                     help="share of distill-phase batches drawn from --distill (rest: corpus)")
+    ap.add_argument("--distill-prefix-frac", type=float, default=0.0,
+                    help="share of distillation sequences trained with a clean prefix per block "
+                         "(the left-to-right states decoding visits; rest: independent masking). "
+                         "0 = the committed model's recipe; 0.5 = the measured 2-hour variant "
+                         "(models/default/README.md)")
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--denoiser-warmup", type=int, default=20)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
@@ -342,12 +348,19 @@ def main():
                 params.load_state_dict(cur)
             M.init_denoiser_from_context(params)
         if phase == "distill" and rs is None:
-            # Start from the best context tower and the best corpus-trained denoiser.
+            # Start from the best context tower and the best corpus-trained denoiser, or from
+            # the warm start (copy of the context tower) when no denoiser phase ran.
             cur = params.state_dict()
             for name, keep in (("best_context.pt", ("context_tower.", "context_lm_head.")),
                                ("best_denoiser.pt", PHASES["denoiser"]["train"])):
-                best = torch.load(os.path.join(a.work, name), map_location="cpu",
-                                  weights_only=False)["params"]
+                path = os.path.join(a.work, name)
+                if name == "best_denoiser.pt" and not os.path.exists(path):
+                    params.load_state_dict(cur)
+                    M.init_denoiser_from_context(params)
+                    cur = params.state_dict()
+                    print("distill: no best_denoiser.pt, starting from the warm start", flush=True)
+                    continue
+                best = torch.load(path, map_location="cpu", weights_only=False)["params"]
                 cur.update({k: v for k, v in best.items() if k.startswith(keep)})
             params.load_state_dict(cur)
         finished = train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log,
