@@ -18,7 +18,17 @@ TEST_F(ClusterTest, OneDenoiserMatchesInProcess) {
 TEST_F(ClusterTest, ThreeDenoisersMatchInProcess) {
   start_cluster(3);
   expect_cluster_matches_in_process(*this, address_);
-  // The work was spread over the denoisers (least loaded, then sticky per sequence).
+  // The work is spread over the denoisers (least loaded, then sticky per sequence). The
+  // short configs above may each finish before the next client has started (a sequence only
+  // goes to denoiser 3 while 1 and 2 are busy), so eight long sequences that overlap check it.
+  const std::vector<std::string> long_run{"--mode", "diffusion", "--gamma", "0.95", "--max-tokens", "320"};
+  std::vector<size_t> clients;
+  for (const char* prompt : {"5,6,7", "8,9,10", "11,12,13", "14,15", "16,17", "18,19", "20,21", "22,23"}) {
+    auto args = long_run;
+    args.insert(args.end(), {"--prompt-ids", prompt});
+    clients.push_back(start_generate(args, address_));
+  }
+  for (size_t c : clients) ASSERT_EQ(finish(c).status, 0);
   const std::string log = read_file(path("context.err"));
   EXPECT_GT(count_of(log, "sent to denoiser 2"), 0u) << log;
   EXPECT_GT(count_of(log, "sent to denoiser 3"), 0u) << log;
