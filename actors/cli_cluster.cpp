@@ -100,6 +100,7 @@ static int one_device(const std::string& device) {
 static void install_gpu_denoiser(const Model& model, const std::string& device) {
   [[maybe_unused]] const int d = one_device(device);
 #ifdef TWOTOWER_HAVE_CUDA
+  std::fprintf(stderr, "twotower denoiser: %s\n", gpu::memory_plan_line(model.config, d, "denoiser").c_str());
   install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
 #else
   (void)model;
@@ -110,6 +111,7 @@ static void install_gpu_denoiser(const Model& model, const std::string& device) 
 static void install_gpu_context(const Model& model, const std::string& device) {
   [[maybe_unused]] const int d = one_device(device);
 #ifdef TWOTOWER_HAVE_CUDA
+  std::fprintf(stderr, "twotower context: %s\n", gpu::memory_plan_line(model.config, d, "context").c_str());
   install_context_compute([&model, d] { return gpu::context_compute(model.config, *model.weights.checkpoint, d); });
 #else
   (void)model;

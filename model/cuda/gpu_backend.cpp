@@ -1,11 +1,13 @@
 // GPU decoding backend (see gpu_backend.hpp).
 #include "model/cuda/gpu_backend.hpp"
 
+#include <cstdio>
 #include <map>
 #include <utility>
 
 #include "model/cuda/gpu_denoiser.hpp"
 #include "model/error.hpp"
+#include "model/memory_plan.hpp"
 #include "model/weights.hpp"
 
 namespace tt::gpu {
@@ -38,6 +40,25 @@ void check_device(int device) {
   if (device < 0 || device >= n)
     throw Error("--device: device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
                 " CUDA device(s) visible)");
+}
+
+std::string memory_plan_line(const ModelConfig& config, int device, const std::string& role) {
+  const cuda::DeviceInfo info = cuda::device_info(device);
+  PlanOptions o;
+  o.gpu_memory_gb = static_cast<double>(info.memory_bytes) / 1e9;
+  o.gpus = role == "context+denoiser" ? 1 : 2;
+  const MemoryPlan plan = plan_memory(config, o);
+  const GpuPlan* g = &plan.ar_only;
+  for (const auto& candidate : plan.gpus)
+    if (candidate.role == role) g = &candidate;
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "memory plan for cuda:%d (%s, %.1f GB) as %s: weights %.2f GB, reserve %.2f GB, workspace %.2f GB, "
+                "%.1f MB per sequence of %d tokens, %lld sequences fit%s",
+                device, info.name.c_str(), info.memory_bytes / 1e9, role.c_str(), g->weights / 1e9, g->reserve / 1e9,
+                g->workspace / 1e9, g->per_sequence / 1e6, o.seq_len, static_cast<long long>(g->sequences),
+                g->fits ? "" : " (DOES NOT FIT)");
+  return line;
 }
 
 Backend::Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement)
@@ -100,6 +121,11 @@ std::string Backend::describe() const {
   if (placement_.denoiser)
     s += ", denoiser tower on cuda:" + std::to_string(placement_.denoiser_device) + " (" +
          name(placement_.denoiser_device) + ", " + std::to_string(denoiser_weights_.bytes >> 20) + " MiB)";
+  const bool one = !placement_.denoiser || placement_.denoiser_device == placement_.context_device;
+  s.append("\n").append(memory_plan_line(config_, placement_.context_device,
+                                         !placement_.denoiser ? "ar" : one ? "context+denoiser" : "context"));
+  if (placement_.denoiser && !one)
+    s.append("\n").append(memory_plan_line(config_, placement_.denoiser_device, "denoiser"));
   return s;
 }
 

@@ -33,6 +33,12 @@ Placement parse_devices(const std::string& spec);
 // Throws tt::Error "--device: device N does not exist (K CUDA device(s) visible)".
 void check_device(int device);
 
+// The memory plan of model/memory_plan for this device's capacity, as one line
+// printed at start: weights and cache per sequence as planned, and how many
+// sequences of 4,096 tokens fit beside the weights. role: "context",
+// "denoiser", "context+denoiser" or "ar".
+std::string memory_plan_line(const ModelConfig& config, int device, const std::string& role);
+
 class Backend : public tt::DecodeBackend {
 public:
   Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement);
