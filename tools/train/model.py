@@ -318,18 +318,21 @@ class TrainModel:
         _, logits = self.denoiser.final(h)
         return logits
 
-    def denoiser_loss(self, seq, gen, first_block=1, stats=None, t=None, prefix_frac=0.0):
+    def denoiser_loss(self, seq, gen, first_block=1, stats=None, t=None, prefix_frac=0.0, kd=0.0):
         """seq [B, T] clean ids (T a multiple of BLOCK). The frozen context tower runs once; the
         denoiser predicts every block b >= first_block in parallel. Per sequence t ~ U[1e-3, 1]
         (or the given t [B]); each position masked independently with probability t; a block's
         time input is its realised masked fraction. Cross-entropy over masked positions.
         prefix_frac: share of sequences whose blocks keep a clean prefix (cut ~ U{0..15} per
         block, only the positions from the cut on are masked with probability t) — the states
-        confidence decoding visits, since it commits nearly left to right."""
+        confidence decoding visits, since it commits nearly left to right.
+        kd: weight of a distillation term, KL(context tower's next-token distribution given the
+        clean prefix || denoiser) on the masked positions (mask id excluded from both); the
+        cross-entropy on the clean tokens keeps weight 1 - kd."""
         B, T = seq.shape
         nbt = T // BLOCK
         with torch.no_grad():
-            _, full = self.context_forward(seq)
+            hctx, full = self.context_forward(seq)
         nb = nbt - first_block
         cache = self.block_caches(full, first_block, nb)
         clean = seq[:, first_block * BLOCK:].reshape(B, nb, BLOCK)
@@ -346,6 +349,18 @@ class TrainModel:
         V = logits.shape[-1]
         ce = F.cross_entropy(logits.reshape(-1, V), clean.reshape(-1), reduction="none")
         mf = m.reshape(-1).float()
+        if kd > 0:
+            with torch.no_grad():  # the context tower's prediction of position s comes from row s - 1
+                _, teacher = self.context.final(hctx[:, first_block * BLOCK - 1:T - 1])
+                teacher = teacher.reshape(-1, V).clone()
+                teacher[:, MASK_ID] = -float("inf")
+                pt = F.softmax(teacher, -1)
+                logpt = F.log_softmax(teacher, -1).nan_to_num(neginf=0.0)
+            student = logits.reshape(-1, V).clone()
+            student[:, MASK_ID] = -float("inf")
+            logps = F.log_softmax(student, -1).nan_to_num(neginf=0.0)
+            kl = (pt * (logpt - logps)).sum(-1)
+            ce = (1 - kd) * ce + kd * kl
         return (ce * mf).sum() / mf.sum().clamp_min(1.0), int(mf.sum())
 
 

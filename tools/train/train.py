@@ -200,7 +200,7 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
         elif phase == "distill" and rng.random() < a.distill_frac:
             seq, fb = distill.sample(rng, a.batch)
             loss, _ = tm.denoiser_loss(seq, gen, first_block=fb, stats=stats,
-                                       prefix_frac=a.distill_prefix_frac)
+                                       prefix_frac=a.distill_prefix_frac, kd=a.distill_kd)
             ntok = seq.shape[0] * seq.shape[1]
         else:
             loss, _ = tm.denoiser_loss(batch[:, :seq_len], gen, stats=stats)
@@ -267,6 +267,10 @@ def main():
                          "(the left-to-right states decoding visits; rest: independent masking). "
                          "0 = the committed model's recipe; 0.5 = the measured 2-hour variant "
                          "(models/default/README.md)")
+    ap.add_argument("--distill-kd", type=float, default=0.0,
+                    help="weight of the context tower's soft next-token targets in the distill loss "
+                         "(0 = hard greedy tokens only, the committed recipe; 0.5 measured worse: the "
+                         "denoiser inherits the teacher's low confidence, ~1 token per forward)")
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--denoiser-warmup", type=int, default=20)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
