@@ -30,6 +30,10 @@ public:
     float temperature = 0;
     uint64_t seed = 0;
     uint64_t stream = 0;
+    // The host cache must hold the new K/V rows and Mamba state afterwards (a block job or a
+    // transport will read it). False for AR sequences, which never leave the context side: a
+    // device implementation then only advances the host cache's length.
+    bool host_copy = true;
   };
   // picked: one token per item with pick, in item order.
   virtual void extend(std::span<const Item> items, std::vector<int32_t>& picked) = 0;

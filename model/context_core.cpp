@@ -171,7 +171,7 @@ ContextEvents ContextCore::step() {
     const DiffusionParams& d = s.req.diffusion;
     const bool pick = s.req.mode == Mode::ar;
     items.push_back({s.id, s.extend, &s.cache, pick, d.temperature, d.seed,
-                     ar_stream(static_cast<int>(s.res.tokens.size()))});
+                     ar_stream(static_cast<int>(s.res.tokens.size())), s.req.mode != Mode::ar});
     members.push_back(&s);
     rows += static_cast<int>(s.extend.size());
   }

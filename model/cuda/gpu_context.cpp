@@ -35,6 +35,7 @@ public:
     for (const auto& it : items) {
       auto& dev = caches_[it.sequence_id];
       // First sight, or the host cache was replaced behind our back (migration): start from the host's.
+      // (An AR sequence's host cache only tracks the length, so it is never replaced this way.)
       if (!dev || dev->length() != it.cache->length()) {
         dev = std::make_unique<SequenceCache>(config_, it.cache->length() + static_cast<int>(it.tokens.size()));
         if (it.cache->length() > 0) dev->upload(*it.cache);
@@ -46,7 +47,11 @@ public:
     tower_->forward(towers);
     picked = pick_rows(*tower_, picks);
     cuda::check(cudaStreamSynchronize(stream_), "context forward");
-    for (const auto& it : items) copy_back(*caches_.at(it.sequence_id), *it.cache);
+    for (const auto& it : items) {
+      const SequenceCache& dev = *caches_.at(it.sequence_id);
+      if (it.host_copy) copy_back(dev, *it.cache);
+      else it.cache->set_length(dev.length());  // AR: the device cache is the only one (48 MB/forward saved at 30B)
+    }
   }
 
   void forget(uint64_t sequence_id) override { caches_.erase(sequence_id); }

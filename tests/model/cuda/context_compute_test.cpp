@@ -24,13 +24,19 @@ TEST(GpuContextCompute, HostCachesPicksAndScoresMatchTheCpuCompute) {
   auto cpu = cpu_context_compute(config, weights);
   auto gpu = gpu::context_compute(config, *ck, 0);
 
-  SequenceCache cpu_cache(config), gpu_cache(config);
+  // Sequence 2 runs the same tokens as AR does (no host copy): same picks, only the length kept.
+  SequenceCache cpu_cache(config), gpu_cache(config), ar_cache(config);
   const std::vector<std::vector<int32_t>> pieces = {{1, 300, 301, 302, 303, 304, 17, 900}, {12}, {40, 41, 42, 43}};
   for (const auto& tokens : pieces) {
     std::vector<int32_t> cp, gp;
     cpu->extend(std::vector<ContextCompute::Item>{{1, tokens, &cpu_cache, true}}, cp);
-    gpu->extend(std::vector<ContextCompute::Item>{{1, tokens, &gpu_cache, true}}, gp);
-    ASSERT_EQ(gp.size(), 1u);
+    ContextCompute::Item ar{2, tokens, &ar_cache, true};
+    ar.host_copy = false;
+    gpu->extend(std::vector<ContextCompute::Item>{{1, tokens, &gpu_cache, true}, ar}, gp);
+    ASSERT_EQ(gp.size(), 2u);
+    EXPECT_EQ(gp[1], gp[0]);
+    EXPECT_EQ(ar_cache.length(), gpu_cache.length());
+    EXPECT_TRUE(ar_cache.kv(0).k.empty());
     ASSERT_EQ(gpu_cache.length(), cpu_cache.length());
     // The GPU's pick is the CPU's argmax or within a small logit margin of it.
     std::vector<int32_t> all;
@@ -61,6 +67,7 @@ TEST(GpuContextCompute, HostCachesPicksAndScoresMatchTheCpuCompute) {
   gpu->score_logits(text, rows, b);
   EXPECT_LT(test::scaled_error(b, a), 5e-2);
   gpu->forget(1);
+  gpu->forget(2);
 }
 
 TEST(GpuContextCompute, AMissingDeviceIsAClearError) {
