@@ -1,6 +1,7 @@
 // The backend-independent decoding loop and the CPU backend (batch_decode.hpp).
 #include "model/batch_decode.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -23,19 +24,11 @@ struct Seq {
   Clock::time_point start = Clock::now();
 };
 
-// Appends tokens until EOS or max_tokens (as ContextCore::emit).
 void emit(Seq& s, std::span<const int32_t> tokens, int32_t eos) {
-  for (int32_t t : tokens) {
-    s.res.tokens.push_back(t);
-    const bool stop = t == eos;
-    if (stop || static_cast<int>(s.res.tokens.size()) >= s.req->max_tokens) {
-      s.done = true;
-      s.res.finish = stop ? FinishReason::stop : FinishReason::length;
-      s.res.seconds = std::chrono::duration<double>(Clock::now() - s.start).count();
-      s.extend.clear();
-      return;
-    }
-  }
+  if (!append_tokens(s.res, tokens, s.req->max_tokens, eos)) return;
+  s.done = true;
+  s.res.seconds = std::chrono::duration<double>(Clock::now() - s.start).count();
+  s.extend.clear();
 }
 
 void context_step(DecodeBackend& be, const ModelConfig& cfg, std::vector<Seq>& seqs) {
@@ -114,19 +107,13 @@ std::vector<GenerateResult> decode_batch(DecodeBackend& be, const ModelConfig& c
   }
   // A sequence's output never depends on the schedule (batch invariance), so a
   // simple one serves: a context step, then every open block to completion.
-  for (;;) {
+  const auto any = [&](auto pred) { return std::any_of(seqs.begin(), seqs.end(), pred); };
+  const auto block_open = [](const Seq& s) { return s.block.has_value(); };
+  const auto live = [](const Seq& s) { return !s.done; };
+  do {
     context_step(be, cfg, seqs);
-    bool open = false;
-    for (const auto& s : seqs) open |= s.block.has_value();
-    while (open) {
-      denoise_step(be, cfg, seqs);
-      open = false;
-      for (const auto& s : seqs) open |= s.block.has_value();
-    }
-    bool live = false;
-    for (const auto& s : seqs) live |= !s.done;
-    if (!live) break;
-  }
+    while (any(block_open)) denoise_step(be, cfg, seqs);
+  } while (any(live));
   std::vector<GenerateResult> out;
   for (auto& s : seqs) {
     be.free_cache(s.cache);

@@ -110,20 +110,12 @@ size_t ContextCore::cache_bytes() const {
 }
 
 void ContextCore::emit(Seq& s, const std::vector<int32_t>& tokens, ContextEvents& ev) {
-  const int32_t eos = model_.config.eos_token_id;
   ev.token_updates.push_back(s.id);
-  for (int32_t t : tokens) {
-    s.res.tokens.push_back(t);
-    const bool stop = t == eos;
-    if (stop || static_cast<int>(s.res.tokens.size()) >= s.req.max_tokens) {
-      s.done = true;
-      s.res.finish = stop ? FinishReason::stop : FinishReason::length;
-      s.res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.start).count();
-      s.extend.clear();
-      ev.finished.push_back(s.id);
-      return;
-    }
-  }
+  if (!append_tokens(s.res, tokens, s.req.max_tokens, model_.config.eos_token_id)) return;
+  s.done = true;
+  s.res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.start).count();
+  s.extend.clear();
+  ev.finished.push_back(s.id);
 }
 
 void ContextCore::dispatch(Seq& s, ContextEvents& ev) {

@@ -47,16 +47,24 @@ int32_t choose_token(std::span<const float> logits, float temperature, uint64_t 
   return tok;
 }
 
-TokenChoice pick_masked(std::span<const float> logits, int32_t mask_id, float temperature, uint64_t seed,
-                        uint64_t stream) {
-  const int vocab = static_cast<int>(logits.size());
-  std::vector<float> row(logits.begin(), logits.end()), logp(vocab);
-  if (mask_id >= 0 && mask_id < vocab) row[mask_id] = -std::numeric_limits<float>::infinity();
-  cpu::log_softmax(row.data(), vocab, logp.data());
-  const int32_t tok = temperature <= 0.0f ? cpu::argmax(logp.data(), vocab)
-                                          : cpu::gumbel_argmax(row.data(), vocab, temperature, seed, stream);
-  check_finite_logit(logp[tok]);
-  return {tok, std::exp(logp[tok])};
+void pick_block(std::span<const float> logits, int vocab, const BlockState& block, const DiffusionParams& params,
+                int32_t mask_id, std::span<int32_t> pred, std::span<float> conf) {
+  const int S = static_cast<int>(block.tokens.size());
+  if (logits.size() != static_cast<size_t>(S) * vocab) throw Error("diffusion_step: logits shape mismatch");
+  std::vector<float> row(vocab), logp(vocab);
+  for (int p = 0; p < S; ++p) {
+    if (block.tokens[p] != mask_id) continue;
+    std::copy_n(&logits[static_cast<size_t>(p) * vocab], vocab, row.begin());
+    row[mask_id] = -std::numeric_limits<float>::infinity();
+    cpu::log_softmax(row.data(), vocab, logp.data());
+    const int32_t tok = params.temperature <= 0.0f
+                            ? cpu::argmax(logp.data(), vocab)
+                            : cpu::gumbel_argmax(row.data(), vocab, params.temperature, params.seed,
+                                                 diffusion_stream(block.block_index, block.step, p));
+    check_finite_logit(logp[tok]);
+    pred[p] = tok;
+    conf[p] = std::exp(logp[tok]);
+  }
 }
 
 int commit_confident(std::span<const int32_t> pred, std::span<const float> conf, BlockState& block,
@@ -90,17 +98,9 @@ int commit_confident(std::span<const int32_t> pred, std::span<const float> conf,
 int diffusion_step(std::span<const float> logits, int vocab, BlockState& block,
                    const DiffusionParams& params, int32_t mask_id) {
   const int S = static_cast<int>(block.tokens.size());
-  if (logits.size() != static_cast<size_t>(S) * vocab) throw Error("diffusion_step: logits shape mismatch");
   std::vector<int32_t> pred(S, mask_id);
   std::vector<float> conf(S, std::numeric_limits<float>::infinity());
-  for (int p = 0; p < S; ++p) {
-    if (block.tokens[p] != mask_id) continue;
-    const TokenChoice c = pick_masked(logits.subspan(static_cast<size_t>(p) * vocab, vocab), mask_id,
-                                      params.temperature, params.seed,
-                                      diffusion_stream(block.block_index, block.step, p));
-    pred[p] = c.token;
-    conf[p] = c.confidence;
-  }
+  pick_block(logits, vocab, block, params, mask_id, pred, conf);
   return commit_confident(pred, conf, block, params, mask_id);
 }
 

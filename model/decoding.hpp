@@ -34,14 +34,13 @@ BlockState new_block(int block_index, int block_size, int32_t mask_id);
 uint64_t diffusion_stream(int block_index, int step, int position);
 uint64_t ar_stream(int token_index);
 
-// A denoiser's choice at one position: the token and its confidence p(token)
-// from the unscaled probabilities with the mask id excluded (mask_id < 0: none).
-struct TokenChoice {
-  int32_t token = 0;
-  float confidence = 0;
-};
-TokenChoice pick_masked(std::span<const float> logits, int32_t mask_id, float temperature, uint64_t seed,
-                        uint64_t stream);
+// The denoiser's choice at every masked position of `block` from its logits
+// ([block size, vocab]): pred = argmax of log-softmax with the mask id excluded
+// (Gumbel-max with stream diffusion_stream(block, step, position) when the
+// temperature is > 0), conf = p(pred) from the unscaled probabilities.
+// Committed positions are left as they are in pred/conf.
+void pick_block(std::span<const float> logits, int vocab, const BlockState& block, const DiffusionParams& params,
+                int32_t mask_id, std::span<int32_t> pred, std::span<float> conf);
 
 // The commit rule on per-position (token, confidence) pairs (entries at
 // committed positions are ignored): what diffusion_step does after its picks,

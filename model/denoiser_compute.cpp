@@ -35,13 +35,7 @@ public:
     for (const BlockJob& j : jobs) {
       const size_t n = j.block.tokens.size();
       if (j.kind == JobKind::diffusion_block) {
-        for (size_t p = 0; p < n; ++p) {
-          if (j.block.tokens[p] != mask) continue;
-          const TokenChoice c = pick_masked({&logits_[(r + p) * V], V}, mask, j.params.temperature, j.params.seed,
-                                            diffusion_stream(j.block.block_index, j.block.step, static_cast<int>(p)));
-          pred[r + p] = c.token;
-          conf[r + p] = c.confidence;
-        }
+        pick_block({&logits_[r * V], n * V}, static_cast<int>(V), j.block, j.params, mask, {&pred[r], n}, {&conf[r], n});
       } else {
         pred[r + n - 1] = choose_token({&logits_[(r + n - 1) * V], V}, j.params.temperature, j.params.seed,
                                        ar_stream(j.token_index));

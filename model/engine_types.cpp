@@ -44,4 +44,16 @@ void validate(const GenerateRequest& r, const ModelConfig& c) {
   if (d.steps < 1 || d.steps > 4096) throw Error("steps: must be in [1, 4096] (got " + std::to_string(d.steps) + ")");
 }
 
+bool append_tokens(GenerateResult& result, std::span<const int32_t> tokens, int max_tokens, int32_t eos) {
+  for (int32_t t : tokens) {
+    result.tokens.push_back(t);
+    const bool stop = t == eos;
+    if (stop || static_cast<int>(result.tokens.size()) >= max_tokens) {
+      result.finish = stop ? FinishReason::stop : FinishReason::length;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace tt

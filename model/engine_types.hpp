@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,10 @@ struct ScoreResult {
 
 // Checks a request against the model; throws tt::Error naming the parameter.
 void validate(const GenerateRequest& request, const ModelConfig& config);
+
+// The stop rule: appends `tokens` to result.tokens up to and including the first
+// EOS or the max_tokens-th token. Returns true, with result.finish set, when the
+// sequence ended (the caller stamps the time and stops extending it).
+bool append_tokens(GenerateResult& result, std::span<const int32_t> tokens, int max_tokens, int32_t eos);
 
 }  // namespace tt
