@@ -35,13 +35,6 @@ Placement parse_devices(const std::string& spec) {
   return p;
 }
 
-void check_device(int device) {
-  const int n = cuda::device_count();
-  if (device < 0 || device >= n)
-    throw Error("--device: device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
-                " CUDA device(s) visible)");
-}
-
 std::string memory_plan_line(const ModelConfig& config, int device, const std::string& role) {
   const cuda::DeviceInfo info = cuda::device_info(device);
   PlanOptions o;
@@ -64,33 +57,16 @@ std::string memory_plan_line(const ModelConfig& config, int device, const std::s
 Backend::Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement)
     : config_(config), placement_(placement) {
   for (int d : {placement.context_device, placement.denoiser_device}) check_device(d);
-  {
-    cuda::DeviceScope on(placement.context_device);
-    cuda::check(cudaStreamCreateWithFlags(&context_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-    context_weights_ = upload_tower(config, checkpoint, "context_tower", "context_lm_head");
-    context_ = std::make_unique<Tower>(config, context_weights_, context_stream_);
-  }
-  if (placement.denoiser) {
+  context_ = std::make_unique<DeviceTower>(config, checkpoint, placement.context_device, DeviceTower::Kind::context);
+  if (!placement.denoiser) return;
+  if (placement.denoiser_device != placement.context_device) {
     cuda::DeviceScope on(placement.denoiser_device);
-    if (placement.denoiser_device != placement.context_device) {
-      int can = 0;
-      cuda::check(cudaDeviceCanAccessPeer(&can, placement.denoiser_device, placement.context_device), "peer query");
-      if (can) cudaDeviceEnablePeerAccess(placement.context_device, 0);  // else copies stage through the host
-      cudaGetLastError();  // "already enabled" is not an error here
-    }
-    cuda::check(cudaStreamCreateWithFlags(&denoiser_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-    denoiser_weights_ = upload_tower(config, checkpoint, "denoiser_tower", "lm_head");
-    denoiser_ = std::make_unique<Tower>(config, denoiser_weights_, denoiser_stream_);
-    time_ = load_time_weights(config, checkpoint);
-    modulation_ = std::make_unique<Modulation>(config, time_);
+    int can = 0;
+    cuda::check(cudaDeviceCanAccessPeer(&can, placement.denoiser_device, placement.context_device), "peer query");
+    if (can) cudaDeviceEnablePeerAccess(placement.context_device, 0);  // else copies stage through the host
+    cudaGetLastError();  // "already enabled" is not an error here
   }
-}
-
-Backend::~Backend() {
-  caches_.clear();
-  mirrors_.clear();
-  if (context_stream_) cudaStreamDestroy(context_stream_);
-  if (denoiser_stream_) cudaStreamDestroy(denoiser_stream_);
+  denoiser_ = std::make_unique<DeviceTower>(config, checkpoint, placement.denoiser_device, DeviceTower::Kind::denoiser);
 }
 
 int Backend::new_cache() {
@@ -117,10 +93,10 @@ size_t Backend::cache_bytes() const {
 std::string Backend::describe() const {
   auto name = [](int d) { return cuda::device_info(d).name; };
   std::string s = "context tower on cuda:" + std::to_string(placement_.context_device) + " (" +
-                  name(placement_.context_device) + ", " + std::to_string(context_weights_.bytes >> 20) + " MiB)";
+                  name(placement_.context_device) + ", " + std::to_string(context_->weight_bytes() >> 20) + " MiB)";
   if (placement_.denoiser)
     s += ", denoiser tower on cuda:" + std::to_string(placement_.denoiser_device) + " (" +
-         name(placement_.denoiser_device) + ", " + std::to_string(denoiser_weights_.bytes >> 20) + " MiB)";
+         name(placement_.denoiser_device) + ", " + std::to_string(denoiser_->weight_bytes() >> 20) + " MiB)";
   const bool one = !placement_.denoiser || placement_.denoiser_device == placement_.context_device;
   s.append("\n").append(memory_plan_line(config_, placement_.context_device,
                                          !placement_.denoiser ? "ar" : one ? "context+denoiser" : "context"));
@@ -139,9 +115,9 @@ void Backend::extend(std::span<const Extend> items, std::vector<int32_t>& picked
     r += static_cast<int>(it.tokens.size());
     if (it.pick) picks.push_back({r - 1, it.temperature, it.seed, it.stream});
   }
-  context_->forward(towers);
-  picked = pick_rows(*context_, picks);
-  cuda::check(cudaStreamSynchronize(context_stream_), "context forward");
+  context_->tower().forward(towers);
+  picked = pick_rows(context_->tower(), picks);
+  cuda::check(cudaStreamSynchronize(context_->stream()), "context forward");
 }
 
 // The cache a denoiser reads: the context's own on one device; on two, its
@@ -151,25 +127,7 @@ const SequenceCache& Backend::seed_for(int handle) {
   if (placement_.denoiser_device == placement_.context_device && !placement_.mirror) return src;
   auto& mirror = mirrors_.at(handle);
   if (!mirror) mirror = std::make_unique<SequenceCache>(config_, src.length());
-  const int kvd = config_.num_key_value_heads * config_.head_dim;
-  const int from = mirror->length(), to = src.length();
-  mirror->reserve(to, denoiser_stream_);
-  const int dst_dev = placement_.denoiser_device, src_dev = placement_.context_device;
-  auto peer = [&](float* dst, const float* s, size_t n) {
-    cuda::check(cudaMemcpyPeerAsync(dst, dst_dev, s, src_dev, n * sizeof(float), denoiser_stream_), "peer copy");
-  };
-  const size_t off = static_cast<size_t>(from) * kvd, rows = static_cast<size_t>(to - from) * kvd;
-  for (int s = 0; s < src.attention_slots(); ++s) {
-    peer(mirror->k(s) + off, src.k(s) + off, rows);
-    peer(mirror->v(s) + off, src.v(s) + off, rows);
-  }
-  const size_t conv = static_cast<size_t>(config_.conv_kernel - 1) * config_.conv_dim();
-  const size_t ssm = static_cast<size_t>(config_.mamba_num_heads) * config_.mamba_head_dim * config_.ssm_state_size;
-  for (int s = 0; s < src.mamba_slots(); ++s) {
-    peer(mirror->conv(s), src.conv(s), conv);
-    peer(mirror->ssm(s), src.ssm(s), ssm);
-  }
-  mirror->set_length(to);
+  mirror->pull_from(src, placement_.context_device, placement_.denoiser_device, denoiser_->stream());
   return *mirror;
 }
 
@@ -183,7 +141,7 @@ void Backend::denoise(std::span<const Denoise> items, std::vector<int32_t>& pred
     jobs[i].params = *items[i].params;
     seeds.push_back(seed_for(items[i].cache).view());
   }
-  denoiser_step(*denoiser_, *modulation_, config_, jobs, seeds, pred, conf);
+  denoiser_step(denoiser_->tower(), denoiser_->modulation(), config_, jobs, seeds, pred, conf);
 }
 
 }  // namespace tt::gpu

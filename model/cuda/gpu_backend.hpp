@@ -30,9 +30,6 @@ struct Placement {
 
 // Parses "N" (both towers on N) or "N,M" (context on N, denoiser on M); throws tt::Error.
 Placement parse_devices(const std::string& spec);
-// Throws tt::Error "--device: device N does not exist (K CUDA device(s) visible)".
-void check_device(int device);
-
 // The memory plan of model/memory_plan for this device's capacity, as one line
 // printed at start: weights and cache per sequence as planned, and how many
 // sequences of 4,096 tokens fit beside the weights. role: "context",
@@ -42,7 +39,6 @@ std::string memory_plan_line(const ModelConfig& config, int device, const std::s
 class Backend : public tt::DecodeBackend {
 public:
   Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement);
-  ~Backend() override;
 
   int new_cache() override;
   void free_cache(int cache) override;
@@ -50,8 +46,8 @@ public:
   void denoise(std::span<const Denoise> items, std::vector<int32_t>& pred, std::vector<float>& conf) override;
 
   // Device bytes of weights per tower and of the caches now held.
-  size_t context_weight_bytes() const { return context_weights_.bytes; }
-  size_t denoiser_weight_bytes() const { return denoiser_weights_.bytes; }
+  size_t context_weight_bytes() const { return context_->weight_bytes(); }
+  size_t denoiser_weight_bytes() const { return denoiser_ ? denoiser_->weight_bytes() : 0; }
   size_t cache_bytes() const;
   std::string describe() const;  // one line: devices, names, weight bytes
 
@@ -60,11 +56,8 @@ private:
 
   const ModelConfig& config_;
   Placement placement_;
-  cudaStream_t context_stream_ = nullptr, denoiser_stream_ = nullptr;
-  TowerWeights context_weights_, denoiser_weights_;
-  std::unique_ptr<Tower> context_, denoiser_;
-  TimeWeights time_;  // host copy the modulation is computed from
-  std::unique_ptr<Modulation> modulation_;
+  std::unique_ptr<DeviceTower> context_, denoiser_;  // denoiser_: null in an AR-only placement
+  // Declared after the towers, so freed before them.
   std::vector<std::unique_ptr<SequenceCache>> caches_;   // on the context device; index = handle
   std::vector<std::unique_ptr<SequenceCache>> mirrors_;  // on the denoiser device (two devices only)
 };

@@ -61,54 +61,66 @@ CacheView SequenceCache::view() const {
   return v;
 }
 
-void SequenceCache::upload(const tt::SequenceCache& host) {
-  if (host.attention_slots() != attention_slots() || host.mamba_slots() != mamba_slots())
-    throw Error("gpu cache upload: the host cache belongs to another model");
-  reserve(host.length());
-  const size_t rows = static_cast<size_t>(host.length()) * kv_dim_;
-  for (int s = 0; s < attention_slots(); ++s) {
-    cuda::check(cudaMemcpy(k_[s].get(), host.kv(s).k.data(), rows * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
-    cuda::check(cudaMemcpy(v_[s].get(), host.kv(s).v.data(), rows * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
-  }
-  for (int s = 0; s < mamba_slots(); ++s) {
-    conv_[s].upload(host.mamba(s).conv);
-    ssm_[s].upload(host.mamba(s).ssm);
-  }
-  length_ = host.length();
-}
+void SequenceCache::upload(const tt::SequenceCache& host) { upload(view_of(host)); }
 
 void SequenceCache::upload(const tt::CacheView& host) {
   if (static_cast<int>(host.k.size()) != attention_slots() || static_cast<int>(host.conv.size()) != mamba_slots())
-    throw Error("gpu cache upload: the seed belongs to another model");
+    throw Error("gpu cache upload: the host cache belongs to another model");
   reserve(host.length);
   const size_t rows = static_cast<size_t>(host.length) * kv_dim_;
-  const size_t conv = conv_.empty() ? 0 : conv_[0].size(), ssm = ssm_.empty() ? 0 : ssm_[0].size();
   for (int s = 0; s < attention_slots(); ++s) {
-    cuda::check(cudaMemcpy(k_[s].get(), host.k[s], rows * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
-    cuda::check(cudaMemcpy(v_[s].get(), host.v[s], rows * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
+    cuda::check(cudaMemcpy(k_[s].get(), host.k[s], rows * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
+    cuda::check(cudaMemcpy(v_[s].get(), host.v[s], rows * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
   }
   for (int s = 0; s < mamba_slots(); ++s) {
-    cuda::check(cudaMemcpy(conv_[s].get(), host.conv[s], conv * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
-    cuda::check(cudaMemcpy(ssm_[s].get(), host.ssm[s], ssm * sizeof(float), cudaMemcpyHostToDevice), "seed upload");
+    cuda::check(cudaMemcpy(conv_[s].get(), host.conv[s], conv_[s].size() * sizeof(float), cudaMemcpyHostToDevice),
+                "cache upload");
+    cuda::check(cudaMemcpy(ssm_[s].get(), host.ssm[s], ssm_[s].size() * sizeof(float), cudaMemcpyHostToDevice),
+                "cache upload");
   }
   length_ = host.length;
 }
 
-tt::SequenceCache SequenceCache::download() const {
-  tt::SequenceCache host(config_);
-  const size_t rows = static_cast<size_t>(length_) * kv_dim_;
+void SequenceCache::download_into(tt::SequenceCache& host) const {
+  const size_t from = static_cast<size_t>(host.length()) * kv_dim_, to = static_cast<size_t>(length_) * kv_dim_;
   for (int s = 0; s < attention_slots(); ++s) {
-    host.kv(s).k.resize(rows);
-    host.kv(s).v.resize(rows);
-    cuda::check(cudaMemcpy(host.kv(s).k.data(), k_[s].get(), rows * sizeof(float), cudaMemcpyDeviceToHost), "cache download");
-    cuda::check(cudaMemcpy(host.kv(s).v.data(), v_[s].get(), rows * sizeof(float), cudaMemcpyDeviceToHost), "cache download");
+    auto& kv = host.kv(s);
+    kv.k.resize(to);
+    kv.v.resize(to);
+    cuda::check(cudaMemcpy(kv.k.data() + from, k_[s].get() + from, (to - from) * sizeof(float), cudaMemcpyDeviceToHost),
+                "cache download");
+    cuda::check(cudaMemcpy(kv.v.data() + from, v_[s].get() + from, (to - from) * sizeof(float), cudaMemcpyDeviceToHost),
+                "cache download");
   }
   for (int s = 0; s < mamba_slots(); ++s) {
     host.mamba(s).conv = conv_[s].download();
     host.mamba(s).ssm = ssm_[s].download();
   }
   host.set_length(length_);
+}
+
+tt::SequenceCache SequenceCache::download() const {
+  tt::SequenceCache host(config_);
+  download_into(host);
   return host;
+}
+
+void SequenceCache::pull_from(const SequenceCache& src, int src_device, int dst_device, cudaStream_t stream) {
+  const int from = length_, to = src.length();
+  reserve(to, stream);
+  auto peer = [&](float* dst, const float* s, size_t n) {
+    cuda::check(cudaMemcpyPeerAsync(dst, dst_device, s, src_device, n * sizeof(float), stream), "peer copy");
+  };
+  const size_t off = static_cast<size_t>(from) * kv_dim_, rows = static_cast<size_t>(to - from) * kv_dim_;
+  for (int s = 0; s < attention_slots(); ++s) {
+    peer(k(s) + off, src.k(s) + off, rows);
+    peer(v(s) + off, src.v(s) + off, rows);
+  }
+  for (int s = 0; s < mamba_slots(); ++s) {
+    peer(conv(s), src.conv(s), conv_[s].size());
+    peer(ssm(s), src.ssm(s), ssm_[s].size());
+  }
+  length_ = to;
 }
 
 }  // namespace tt::gpu

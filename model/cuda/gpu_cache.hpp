@@ -39,11 +39,17 @@ public:
   size_t bytes() const;
 
   CacheView view() const;
-  // Host <-> device copies of the whole cache (synchronous).
-  void upload(const tt::SequenceCache& host);
-  // The cache a host view shows (a denoiser job's seed received from a context actor).
+  // Host -> device: the whole cache a host view shows (a denoiser job's seed received from a
+  // context actor), or a host cache (synchronous).
   void upload(const tt::CacheView& host);
+  void upload(const tt::SequenceCache& host);
+  // Device -> host: the K/V rows `host` lacks and the whole Mamba state, then its length
+  // (synchronous); download() does it into an empty host cache.
+  void download_into(tt::SequenceCache& host) const;
   tt::SequenceCache download() const;
+  // Device -> device (stream-ordered peer copies): the K/V rows this cache lacks of `src`
+  // and src's Mamba state, then src's length (a denoiser's mirror of a context cache).
+  void pull_from(const SequenceCache& src, int src_device, int dst_device, cudaStream_t stream);
 
 private:
   const ModelConfig& config_;

@@ -18,23 +18,10 @@ namespace {
 class GpuDenoiserCompute : public DenoiserCompute {
 public:
   GpuDenoiserCompute(const ModelConfig& config, const Checkpoint& checkpoint, int device)
-      : config_(config), device_(device) {
-    check_device(device);
-    cuda::DeviceScope on(device_);
-    cuda::check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-    weights_ = upload_tower(config, checkpoint, "denoiser_tower", "lm_head");
-    tower_ = std::make_unique<Tower>(config, weights_, stream_);
-    time_ = load_time_weights(config, checkpoint);
-    modulation_ = std::make_unique<Modulation>(config, time_);
-  }
-  ~GpuDenoiserCompute() override {
-    seeds_.clear();
-    tower_.reset();
-    if (stream_) cudaStreamDestroy(stream_);
-  }
+      : config_(config), tower_(config, checkpoint, device, DeviceTower::Kind::denoiser) {}
 
   void admit(const BlockJob& job) override {
-    cuda::DeviceScope on(device_);
+    cuda::DeviceScope on(tower_.device());
     auto seed = std::make_unique<SequenceCache>(config_, job.seed.length);
     seed->upload(job.seed);
     seeds_[job.job_id] = std::move(seed);
@@ -43,21 +30,16 @@ public:
   void retire(uint64_t job_id) override { seeds_.erase(job_id); }
 
   void step(std::span<const BlockJob> jobs, std::vector<int32_t>& pred, std::vector<float>& conf) override {
-    cuda::DeviceScope on(device_);
+    cuda::DeviceScope on(tower_.device());
     std::vector<CacheView> seeds;
     for (const BlockJob& j : jobs) seeds.push_back(seeds_.at(j.job_id)->view());
-    denoiser_step(*tower_, *modulation_, config_, jobs, seeds, pred, conf);
+    denoiser_step(tower_.tower(), tower_.modulation(), config_, jobs, seeds, pred, conf);
   }
 
 private:
   const ModelConfig& config_;
-  int device_;
-  cudaStream_t stream_ = nullptr;
-  TowerWeights weights_;
-  std::unique_ptr<Tower> tower_;
-  TimeWeights time_;
-  std::unique_ptr<Modulation> modulation_;
-  std::map<uint64_t, std::unique_ptr<SequenceCache>> seeds_;
+  DeviceTower tower_;
+  std::map<uint64_t, std::unique_ptr<SequenceCache>> seeds_;  // per admitted job; freed before the tower
 };
 
 }  // namespace

@@ -310,4 +310,31 @@ const float* Modulation::get(float t) {
   return it->second.get();
 }
 
+void check_device(int device) {
+  const int n = cuda::device_count();
+  if (device < 0 || device >= n)
+    throw Error("--device: device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
+                " CUDA device(s) visible)");
+}
+
+DeviceTower::DeviceTower(const ModelConfig& config, const Checkpoint& checkpoint, int device, Kind kind)
+    : device_(device) {
+  check_device(device);
+  cuda::DeviceScope on(device_);
+  cuda::check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  const bool denoiser = kind == Kind::denoiser;
+  weights_ = upload_tower(config, checkpoint, denoiser ? "denoiser_tower" : "context_tower",
+                          denoiser ? "lm_head" : "context_lm_head");
+  tower_ = std::make_unique<Tower>(config, weights_, stream_);
+  if (denoiser) {
+    time_ = load_time_weights(config, checkpoint);
+    modulation_ = std::make_unique<Modulation>(config, time_);
+  }
+}
+
+DeviceTower::~DeviceTower() {
+  tower_.reset();
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
 }  // namespace tt::gpu

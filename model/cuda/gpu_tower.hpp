@@ -16,7 +16,9 @@
 #include "model/config.hpp"
 #include "model/cuda/gpu_cache.hpp"
 #include "model/cuda/gpu_weights.hpp"
+#include "model/safetensors.hpp"
 #include "model/time_conditioning.hpp"
+#include "model/weights.hpp"
 
 namespace tt::gpu {
 
@@ -90,6 +92,35 @@ public:
 private:
   ModulationCache host_;
   std::map<float, cuda::DeviceBuffer<float>> memo_;
+};
+
+// Throws tt::Error "--device: device N does not exist (K CUDA device(s) visible)".
+void check_device(int device);
+
+// A tower resident on one device: its stream, its weights uploaded from the
+// checkpoint, the block loop and, for the denoiser, the time modulation.
+// Throws tt::Error when the device does not exist or the checkpoint is bad.
+class DeviceTower {
+public:
+  enum class Kind { context, denoiser };
+  DeviceTower(const ModelConfig& config, const Checkpoint& checkpoint, int device, Kind kind);
+  ~DeviceTower();
+  DeviceTower(const DeviceTower&) = delete;
+  DeviceTower& operator=(const DeviceTower&) = delete;
+
+  int device() const { return device_; }
+  cudaStream_t stream() const { return stream_; }
+  Tower& tower() { return *tower_; }
+  Modulation& modulation() { return *modulation_; }  // denoiser only
+  size_t weight_bytes() const { return weights_.bytes; }
+
+private:
+  int device_;
+  cudaStream_t stream_ = nullptr;
+  TowerWeights weights_;
+  TimeWeights time_;  // host copy the modulation is computed from
+  std::unique_ptr<Tower> tower_;
+  std::unique_ptr<Modulation> modulation_;
 };
 
 }  // namespace tt::gpu
