@@ -84,37 +84,21 @@ void apply_threads(const Args& a) {
 
 }  // namespace
 
-// --device N of the context and denoiser commands: one GPU; throws unless it exists in a CUDA build.
-static int one_device(const std::string& device) {
+// --device N of the context and denoiser commands: every ContextCore (role "context") or
+// DenoiserCore (role "denoiser") of this process computes on GPU N (model/cuda).
+static void install_gpu(const Model& model, const std::string& device, const std::string& role) {
 #ifdef TWOTOWER_HAVE_CUDA
   if (device.find(',') != std::string::npos) throw Error("--device: one device per process (got '" + device + "')");
   const int d = gpu::parse_devices(device).context_device;
   gpu::check_device(d);
-  return d;
+  std::fprintf(stderr, "twotower %s: %s\n", role.c_str(), gpu::memory_plan_line(model.config, d, role).c_str());
+  if (role == "context")
+    install_context_compute([&model, d] { return gpu::context_compute(model.config, *model.weights.checkpoint, d); });
+  else
+    install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
 #else
+  (void)model, (void)role;
   throw Error("--device " + device + ": this build has no CUDA (configure with -DTWOTOWER_CUDA=ON where nvcc is installed)");
-#endif
-}
-
-// Every DenoiserCore of this process steps on the GPU (model/cuda/gpu_denoiser).
-static void install_gpu_denoiser(const Model& model, const std::string& device) {
-  [[maybe_unused]] const int d = one_device(device);
-#ifdef TWOTOWER_HAVE_CUDA
-  std::fprintf(stderr, "twotower denoiser: %s\n", gpu::memory_plan_line(model.config, d, "denoiser").c_str());
-  install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
-#else
-  (void)model;
-#endif
-}
-
-// Every ContextCore of this process extends on the GPU (model/cuda/gpu_context).
-static void install_gpu_context(const Model& model, const std::string& device) {
-  [[maybe_unused]] const int d = one_device(device);
-#ifdef TWOTOWER_HAVE_CUDA
-  std::fprintf(stderr, "twotower context: %s\n", gpu::memory_plan_line(model.config, d, "context").c_str());
-  install_context_compute([&model, d] { return gpu::context_compute(model.config, *model.weights.checkpoint, d); });
-#else
-  (void)model;
 #endif
 }
 
@@ -141,7 +125,7 @@ int run_context(const std::vector<std::string>& argv) {
     load.context = false;  // the tower goes straight from the checkpoint to the GPU
   }
   auto model = Model::load(a.str("model", default_model_dir()), load);
-  if (a.has("device")) install_gpu_context(*model, *a.str("device"));
+  if (a.has("device")) install_gpu(*model, *a.str("device"), "context");
   actors::block_stop_signals();  // first: the metrics thread inherits the mask
   const auto metrics = start_metrics(a, actors::context_exports);
   actors::ClusterConfig cfg;
@@ -179,7 +163,7 @@ int run_denoiser(const std::vector<std::string>& argv) {
     load.denoiser = false;  // the tower goes straight from the checkpoint to the GPU
   }
   auto model = Model::load(a.str("model", default_model_dir()), load);
-  if (a.has("device")) install_gpu_denoiser(*model, *a.str("device"));
+  if (a.has("device")) install_gpu(*model, *a.str("device"), "denoiser");
   actors::block_stop_signals();  // first: the metrics thread inherits the mask
   const auto metrics = start_metrics(a, actors::denoiser_exports);
   print_metrics_address(metrics);
