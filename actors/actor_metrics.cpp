@@ -62,6 +62,7 @@ std::string_view transport_label(msg::cache_transport transport) {
     case msg::cache_transport::in_process: return mon::names::transport::in_process;
     case msg::cache_transport::shared_memory: return mon::names::transport::shared_memory;
     case msg::cache_transport::inline_bytes: return mon::names::transport::network;
+    case msg::cache_transport::cuda_ipc: return mon::names::transport::cuda_ipc;
   }
   return mon::names::transport::network;
 }
@@ -161,7 +162,7 @@ DenoiserMetrics::DenoiserMetrics(mon::Metrics* metrics) : m_(metrics) {
   if (m_ == nullptr) return;
   denoiser_batch_ = &m_->forward_batch_size.with({"tower", mon::names::tower::denoiser});
   for (auto t : {msg::cache_transport::in_process, msg::cache_transport::shared_memory,
-                 msg::cache_transport::inline_bytes}) {
+                 msg::cache_transport::inline_bytes, msg::cache_transport::cuda_ipc}) {
     transfer_bytes_[static_cast<size_t>(t)] = &m_->handle_transfer_bytes.with({"transport", transport_label(t)});
     transfer_seconds_[static_cast<size_t>(t)] = &m_->handle_transfer_duration.with({"transport", transport_label(t)});
   }

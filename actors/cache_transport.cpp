@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -23,13 +24,15 @@ CacheShape CacheShape::of(const ModelConfig& c) {
 
 msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee) {
   if (owner.node != lessee.node) return msg::cache_transport::inline_bytes;
-  return owner.pid == lessee.pid ? msg::cache_transport::in_process : msg::cache_transport::shared_memory;
+  if (owner.pid == lessee.pid) return msg::cache_transport::in_process;
+  return owner.device >= 0 && lessee.device >= 0 ? msg::cache_transport::cuda_ipc : msg::cache_transport::shared_memory;
 }
 
 bool parse_transport_policy(const std::string& text, TransportPolicy& out) {
   if (text == "auto") return out = TransportPolicy::automatic, true;
   if (text == "shm") return out = TransportPolicy::shared_memory, true;
   if (text == "inline") return out = TransportPolicy::inline_bytes, true;
+  if (text == "cuda-ipc") return out = TransportPolicy::cuda_ipc, true;
   return false;
 }
 
@@ -44,6 +47,19 @@ bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy pol
         return false;
       }
       out = msg::cache_transport::shared_memory;
+      return true;
+    case TransportPolicy::cuda_ipc:
+      if (owner.node != lessee.node || owner.pid == lessee.pid) {
+        error = "CUDA IPC transport forced, but the denoiser is " +
+                (owner.node != lessee.node ? "on node " + lessee.node + ", not " + owner.node : "in this process");
+        return false;
+      }
+      if (owner.device < 0 || lessee.device < 0) {
+        error = std::string("CUDA IPC transport forced, but the ") + (owner.device < 0 ? "context" : "denoiser") +
+                " does not run on a GPU (--device)";
+        return false;
+      }
+      out = msg::cache_transport::cuda_ipc;
       return true;
   }
   error = "unknown transport policy";
@@ -143,6 +159,22 @@ msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, 
   return h;
 }
 
+msg::cache_handle region_handle(const DeviceRegion& region, const CacheShape& shape, const Peer& owner,
+                                uint64_t sequence) {
+  CacheView extent;
+  extent.length = region.length;
+  msg::cache_handle h = handle_header(extent, shape, owner, sequence);
+  h.transport = msg::cache_transport::cuda_ipc;
+  h.device = region.device;
+  h.ipc_handle.assign(region.ipc.begin(), region.ipc.end());
+  h.region_bytes = region.bytes;
+  h.region_kv_offset = region.kv_offset;
+  h.region_kv_layer_stride = region.kv_layer_stride;
+  h.region_v_offset = region.v_offset;
+  h.region_mamba_offset = region.mamba_offset;
+  return h;
+}
+
 msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
                               uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch) {
   msg::cache_handle h = handle_header(view, shape, owner, sequence);
@@ -150,7 +182,8 @@ msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, co
   switch (transport) {
     case msg::cache_transport::in_process: h.in_process_token = in_process::put(view); break;
     case msg::cache_transport::shared_memory:
-      // Published through shm::SegmentTable (it owns the objects); carried as bytes when asked here.
+    case msg::cache_transport::cuda_ipc:
+      // Published through shm::SegmentTable or region_handle; carried as bytes when asked here.
       h.transport = msg::cache_transport::inline_bytes;
       [[fallthrough]];
     case msg::cache_transport::inline_bytes: {
@@ -173,18 +206,23 @@ msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, co
   return h;
 }
 
-ReplicaStore::ReplicaStore(Peer self, CacheShape shape)
-    : self_(std::move(self)), shape_(shape), mappings_(std::make_unique<shm::MappingTable>(self_)) {}
+ReplicaStore::ReplicaStore(Peer self, CacheShape shape, std::unique_ptr<RegionImporter> importer)
+    : self_(std::move(self)),
+      shape_(shape),
+      mappings_(std::make_unique<shm::MappingTable>(self_)),
+      importer_(std::move(importer)) {}
 
 ReplicaStore::~ReplicaStore() = default;
 
 void ReplicaStore::drop(uint64_t sequence) {
   replicas_.erase(sequence);
   mappings_->drop(sequence);
+  if (importer_) importer_->drop(sequence);
+  imported_.erase(sequence);
 }
 
 bool ReplicaStore::has(uint64_t sequence) const {
-  return replicas_.count(sequence) != 0 || mappings_->holds(sequence);
+  return replicas_.count(sequence) != 0 || mappings_->holds(sequence) || imported_.count(sequence) != 0;
 }
 
 uint64_t ReplicaStore::epoch_of(uint64_t sequence) const {
@@ -220,6 +258,7 @@ bool ReplicaStore::apply(const msg::cache_handle& h, CacheView& out, std::string
         return false;
       }
       return true;
+    case msg::cache_transport::cuda_ipc: return apply_region(h, out, error);
     case msg::cache_transport::inline_bytes: break;
   }
   Replica& r = replicas_[h.sequence_id];
@@ -260,6 +299,30 @@ bool ReplicaStore::apply(const msg::cache_handle& h, CacheView& out, std::string
     out.conv.push_back(r.conv[l].data());
     out.ssm.push_back(r.ssm[l].data());
   }
+  return true;
+}
+
+bool ReplicaStore::apply_region(const msg::cache_handle& h, CacheView& out, std::string& error) {
+  replicas_.erase(h.sequence_id);
+  mappings_->drop(h.sequence_id);
+  const std::string what = "cuda_ipc cache handle of sequence " + std::to_string(h.sequence_id);
+  if (!importer_) return error = what + ", but this denoiser does not run on a GPU (--device)", false;
+  if (h.owner_node != self_.node)
+    return error = what + " from node " + h.owner_node + ": CUDA IPC works within one node", false;
+  DeviceRegion r;
+  r.device = h.device;
+  std::copy(h.ipc_handle.begin(), h.ipc_handle.end(), r.ipc.begin());  // 64 bytes: checked
+  r.bytes = h.region_bytes;
+  r.kv_offset = h.region_kv_offset;
+  r.kv_layer_stride = h.region_kv_layer_stride;
+  r.v_offset = h.region_v_offset;
+  r.mamba_offset = h.region_mamba_offset;
+  r.length = static_cast<int>(h.epoch);
+  if (!importer_->view(h.sequence_id, r, out, error)) {
+    imported_.erase(h.sequence_id);
+    return false;
+  }
+  imported_.insert(h.sequence_id);
   return true;
 }
 

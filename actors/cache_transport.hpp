@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "messages/cache_handle.hpp"
 #include "model/cache.hpp"
 #include "model/config.hpp"
+#include "model/device_region.hpp"
 
 namespace tt::actors {
 
@@ -34,20 +36,26 @@ struct CacheShape {
 struct Peer {
   std::string node;
   uint64_t pid = 0;
+  int device = -1;  // the GPU its caches live on (owner) or it maps them to (lessee), -1: none
 };
 
 // The one place the transport of a pair of actors is chosen: same process ->
-// in_process, same node -> shared_memory (zero copy), otherwise inline_bytes.
+// in_process; same node -> cuda_ipc when both sides are on GPUs (the cache
+// never leaves device memory), else shared_memory (zero copy); otherwise
+// inline_bytes.
 msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee);
 
 // What the operator asked for (`--transport`); auto is choose_transport.
-enum class TransportPolicy : uint8_t { automatic, shared_memory, inline_bytes };
+enum class TransportPolicy : uint8_t { automatic, shared_memory, inline_bytes, cuda_ipc };
 
-// "auto" | "shm" | "inline" -> policy; false when the text is none of them.
+// "auto" | "shm" | "inline" | "cuda-ipc" -> policy; false when the text is none of them.
 bool parse_transport_policy(const std::string& text, TransportPolicy& out);
+// The accepted policy names, for help texts and errors.
+inline constexpr const char* kTransportPolicies = "auto, shm, inline or cuda-ipc";
 
 // choose_transport under a forced policy; false with `error` when the policy
-// cannot hold for this pair (shared memory forced across nodes).
+// cannot hold for this pair (shared memory or CUDA IPC across nodes, CUDA IPC
+// without a GPU on both sides).
 bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy policy, msg::cache_transport& out,
                       std::string& error);
 
@@ -83,6 +91,10 @@ private:
 // Owner side: the identity and shape fields of the handle of `view` (no transport fields).
 msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, const Peer& owner, uint64_t sequence);
 
+// Owner side: the cuda_ipc handle of a sequence's device cache `region`.
+msg::cache_handle region_handle(const DeviceRegion& region, const CacheShape& shape, const Peer& owner,
+                                uint64_t sequence);
+
 // Owner side: the handle of `view` (a sequence's cache at a block boundary) for
 // a lessee that has rows [0, from_epoch) already. in_process registers a lease.
 msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
@@ -94,10 +106,11 @@ class MappingTable;
 
 // Lessee side: per-sequence replicas built from inline_bytes handles (K/V rows
 // appended, Mamba state replaced), read-only mappings of shared_memory
-// handles, and lookups of in-process leases.
+// handles, device mappings of cuda_ipc handles (through `importer`, which a
+// denoiser on a GPU has), and lookups of in-process leases.
 class ReplicaStore {
 public:
-  ReplicaStore(Peer self, CacheShape shape);
+  ReplicaStore(Peer self, CacheShape shape, std::unique_ptr<RegionImporter> importer = nullptr);
   ~ReplicaStore();
   // Checks the handle and returns a view valid until the next apply() or drop()
   // of the same sequence; on failure `error` says why and the replica is dropped.
@@ -107,6 +120,8 @@ public:
   bool has(uint64_t sequence) const;
   uint64_t epoch_of(uint64_t sequence) const;
   size_t size() const { return replicas_.size(); }
+  // The GPU cuda_ipc handles are mapped to, -1 when this store takes none.
+  int device() const { return importer_ ? importer_->device() : -1; }
 
 private:
   struct Replica {
@@ -118,6 +133,10 @@ private:
   CacheShape shape_;
   std::map<uint64_t, Replica> replicas_;
   std::unique_ptr<shm::MappingTable> mappings_;
+  std::unique_ptr<RegionImporter> importer_;
+  std::set<uint64_t> imported_;  // sequences with a cuda_ipc mapping
+
+  bool apply_region(const msg::cache_handle& h, CacheView& out, std::string& error);
 };
 
 }  // namespace tt::actors

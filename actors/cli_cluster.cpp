@@ -19,11 +19,13 @@
 #include "kernels/cpu/thread_pool.hpp"
 #include "model/context_compute.hpp"
 #include "model/denoiser_compute.hpp"
+#include "model/device_region.hpp"
 #include "model/error.hpp"
 #ifdef TWOTOWER_HAVE_CUDA
 #include "model/cuda/gpu_backend.hpp"
 #include "model/cuda/gpu_context.hpp"
 #include "model/cuda/gpu_denoiser.hpp"
+#include "model/cuda/gpu_region_import.hpp"
 #endif
 
 namespace tt::cli {
@@ -32,18 +34,21 @@ namespace {
 constexpr const char* kContextHelp =
     "usage: twotower context --listen HOST:PORT [--model DIR] [--threads N] [--log-blocks]\n"
     "                        [--device N]  (CUDA: the context tower and caches on GPU N)\n"
-    "                        [--transport auto|shm|inline] [--metrics HOST:PORT]\n"
+    "                        [--transport auto|shm|inline|cuda-ipc] [--metrics HOST:PORT]\n"
     "  Serves generate/score requests; denoisers register with it. PORT 0 picks a free port;\n"
     "  the first line on stdout is 'listening on HOST:PORT'.\n"
-    "  --transport: how cache snapshots reach denoisers; auto = shared memory on this host,\n"
-    "  bytes over the connection from other hosts; shm refuses denoisers of other hosts.\n"
+    "  --transport: how cache snapshots reach denoisers; auto = on this host CUDA IPC when\n"
+    "  both run on GPUs (--device: the cache stays in device memory), else shared memory;\n"
+    "  bytes over the connection from other hosts. shm and cuda-ipc refuse denoisers they\n"
+    "  cannot serve that way.\n"
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
     "  'metrics on HOST:PORT' next.\n"
     "  --compute cpu|mock --profile FILE   mock: skip the math, take the profile's time\n";
 // The TLS options (actors::kTlsHelp) follow both usages.
 constexpr const char* kDenoiserHelp =
     "usage: twotower denoiser --context HOST:PORT [--model DIR] [--threads N] [--timeout-ms 5000]\n"
-    "                         [--device N]  (CUDA: the denoiser tower on GPU N)\n"
+    "                         [--device N]  (CUDA: the denoiser tower on GPU N; maps the caches\n"
+    "                                        of a GPU context on this host, CUDA IPC)\n"
     "                         [--metrics HOST:PORT]\n"
     "  Registers with the context actor and refines its blocks until it goes down.\n"
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
@@ -94,8 +99,10 @@ static void install_gpu(const Model& model, const std::string& device, const std
   std::fprintf(stderr, "twotower %s: %s\n", role.c_str(), gpu::memory_plan_line(model.config, d, role).c_str());
   if (role == "context")
     install_context_compute([&model, d] { return gpu::context_compute(model.config, *model.weights.checkpoint, d); });
-  else
+  else {
     install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
+    install_region_importer([&model, d] { return gpu::region_importer(model.config, d); });
+  }
 #else
   (void)model, (void)role;
   throw Error("--device " + device + ": this build has no CUDA (configure with -DTWOTOWER_CUDA=ON where nvcc is installed)");
@@ -115,7 +122,7 @@ int run_context(const std::vector<std::string>& argv) {
   actors::ContextOptions options;
   options.log_blocks = a.flag("log-blocks");
   if (!actors::parse_transport_policy(a.str("transport", "auto"), options.transport))
-    throw Error("--transport: '" + a.str("transport", "") + "' is not auto, shm or inline");
+    throw Error("--transport: '" + a.str("transport", "") + "' is not " + actors::kTransportPolicies);
   apply_threads(a);
   // Denoisers run elsewhere: the context process loads the context tower only.
   LoadOptions load;

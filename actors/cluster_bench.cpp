@@ -202,7 +202,7 @@ std::vector<GenerateRequest> make_requests(const Model& model, const ClusterBenc
 json run_cluster_bench(const ClusterBenchOptions& o) {
   for (const auto& t : o.transports) {
     TransportPolicy p{};
-    if (!parse_transport_policy(t, p)) throw Error("--transports: '" + t + "' is not auto, shm or inline");
+    if (!parse_transport_policy(t, p)) throw Error("--transports: '" + t + "' is not " + std::string(kTransportPolicies));
   }
   auto model = Model::load(o.model_dir);
   cpu::ThreadPool::set_global_threads(o.threads);

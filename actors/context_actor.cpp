@@ -202,8 +202,10 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
     st.model = &model;
     st.options = options;
     st.core = std::make_unique<ContextCore>(model, /*external_denoisers=*/true);
+    st.core->defer_host_sync();  // publish() syncs for host transports; cuda_ipc reads the device cache
     st.shape = CacheShape::of(model.config);
     st.self_peer = this_process();
+    st.self_peer.device = st.core->device();
     if (const size_t stale = shm::remove_stale_objects())
       std::fprintf(stderr, "twotower context: removed %zu shared memory object(s) of dead processes\n", stale);
     st.segments = std::make_unique<shm::SegmentTable>(st.self_peer, st.shape);

@@ -49,10 +49,18 @@ uint64_t pick_denoiser(ContextState& st, const ContextState::Job& j) {
   return best;
 }
 
-// The handle of job `j` for denoiser `key` over its transport.
-msg::cache_handle publish(ContextState& st, uint64_t key, const ContextState::Job& j) {
+// The handle of job `j` for denoiser `key` over its transport. Host transports
+// read the job's seed in host memory, synced from a GPU context first.
+msg::cache_handle publish(ContextState& st, uint64_t key, ContextState::Job& j) {
   const auto& d = st.denoisers.at(key);
   const uint64_t seq = j.job.sequence_id;
+  if (d.transport == msg::cache_transport::cuda_ipc) {
+    DeviceRegion region;
+    if (st.core->export_region(seq, region)) return region_handle(region, st.shape, st.self_peer, seq);
+    std::fprintf(stderr, "twotower context: sequence %llu has no device cache to export; sending it as bytes\n",
+                 static_cast<unsigned long long>(seq));
+  }
+  j.job.seed = st.core->host_seed(seq);
   if (d.transport == msg::cache_transport::shared_memory) {
     msg::cache_handle h = handle_header(j.job.seed, st.shape, st.self_peer, seq);
     std::string error;
@@ -223,7 +231,7 @@ msg::hello_ack add_denoiser(context_self self, const msg::register_denoiser& r, 
   if (!self->current_sender() || !st.greeted.count(self->current_sender()->address()))
     return {false, "register_denoiser before an accepted hello"};
   if (st.denoiser_keys.count(d.address())) return {true, ""};
-  Peer peer{r.node, r.pid};
+  Peer peer{r.node, r.pid, r.device};
   msg::cache_transport transport{};
   std::string error;
   if (!choose_transport(st.self_peer, peer, st.options.transport, transport, error)) return {false, error};

@@ -40,7 +40,9 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
   auto& st = self->state;
   st.model = model;
   st.core = std::make_unique<DenoiserCore>(*model);
-  st.replicas = std::make_unique<ReplicaStore>(this_process(), CacheShape::of(model->config));
+  const auto& importer = installed_region_importer();
+  st.replicas =
+      std::make_unique<ReplicaStore>(this_process(), CacheShape::of(model->config), importer ? importer() : nullptr);
   return {
     [=](const msg::hello& h) -> msg::hello_ack { return msg::answer_hello(h); },
     [=](const msg::denoise_block& m) -> caf::result<msg::block_committed> {
@@ -118,7 +120,8 @@ denoiser_impl spawn_registered_denoiser(caf::actor_system& sys, const Model& mod
       on_fail("the context actor is down");
       self->quit();
     });
-    const Peer me = this_process();
+    Peer me = this_process();
+    me.device = self->state.replicas->device();  // takes cuda_ipc handles: on a GPU
     auto fail = [=](std::string why) {
       on_fail(std::move(why));
       self->quit();
@@ -128,7 +131,7 @@ denoiser_impl spawn_registered_denoiser(caf::actor_system& sys, const Model& mod
         [=](const msg::hello_ack& ack) {
           if (!ack.accepted) return fail("the context actor refused us: " + ack.reason);
           auto me_hdl = caf::actor_cast<msg::denoiser_actor>(self);
-          self->request(context, timeout, msg::register_denoiser{me.node, me.pid, 0}, me_hdl)
+          self->request(context, timeout, msg::register_denoiser{me.node, me.pid, 0, me.device}, me_hdl)
             .then(
               [=](const msg::hello_ack& reg) {
                 if (!reg.accepted) return fail("the context actor refused to register us: " + reg.reason);

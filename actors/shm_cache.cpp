@@ -158,11 +158,11 @@ bool SegmentTable::publish(const CacheView& view, uint64_t sequence, msg::cache_
   bytes_written_ += shape_.mamba_bytes();
   h.transport = msg::cache_transport::shared_memory;
   h.shm_name = seg.name;
-  h.shm_bytes = seg.bytes;
-  h.shm_kv_offset = 0;
-  h.shm_kv_layer_stride = l.layer_stride;
-  h.shm_v_offset = l.v_offset;
-  h.shm_mamba_offset = mamba_at;
+  h.region_bytes = seg.bytes;
+  h.region_kv_offset = 0;
+  h.region_kv_layer_stride = l.layer_stride;
+  h.region_v_offset = l.v_offset;
+  h.region_mamba_offset = mamba_at;
   return true;
 }
 
@@ -194,7 +194,7 @@ bool MappingTable::view(const msg::cache_handle& h, const CacheShape& shape, Cac
     return error = what + " names object '" + h.shm_name + "', not one of pid " + std::to_string(h.owner_pid),
            false;
   auto it = mappings_.find(h.sequence_id);
-  if (it != mappings_.end() && (it->second.name != h.shm_name || it->second.bytes < h.shm_bytes)) {
+  if (it != mappings_.end() && (it->second.name != h.shm_name || it->second.bytes < h.region_bytes)) {
     drop(h.sequence_id);
     it = mappings_.end();
   }
@@ -202,24 +202,24 @@ bool MappingTable::view(const msg::cache_handle& h, const CacheShape& shape, Cac
     const int fd = shm_open(h.shm_name.c_str(), O_RDONLY, 0);
     if (fd < 0) return error = what + ": shm_open " + h.shm_name + ": " + errno_text(), false;
     struct stat st {};
-    if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < h.shm_bytes) {
+    if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < h.region_bytes) {
       close(fd);
       return error = what + ": object " + h.shm_name + " is smaller than the handle says", false;
     }
-    void* p = mmap(nullptr, h.shm_bytes, PROT_READ, MAP_SHARED, fd, 0);
+    void* p = mmap(nullptr, h.region_bytes, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED) return error = what + ": mmap " + h.shm_name + ": " + errno_text(), false;
-    it = mappings_.emplace(h.sequence_id, Mapping{h.shm_name, static_cast<const uint8_t*>(p), h.shm_bytes}).first;
+    it = mappings_.emplace(h.sequence_id, Mapping{h.shm_name, static_cast<const uint8_t*>(p), h.region_bytes}).first;
   }
   const uint8_t* base = it->second.base;
   out = CacheView{};
   out.length = static_cast<int>(h.epoch);
   for (uint32_t a = 0; a < h.attention_layers; ++a) {
-    const uint8_t* k = base + h.shm_kv_offset + a * h.shm_kv_layer_stride;
+    const uint8_t* k = base + h.region_kv_offset + a * h.region_kv_layer_stride;
     out.k.push_back(reinterpret_cast<const float*>(k));
-    out.v.push_back(reinterpret_cast<const float*>(k + h.shm_v_offset));
+    out.v.push_back(reinterpret_cast<const float*>(k + h.region_v_offset));
   }
-  const uint8_t* m = base + h.shm_mamba_offset;
+  const uint8_t* m = base + h.region_mamba_offset;
   for (uint32_t s = 0; s < h.mamba_layers; ++s) {
     out.conv.push_back(reinterpret_cast<const float*>(m));
     m += shape.conv_floats * sizeof(float);

@@ -34,26 +34,24 @@ std::optional<std::string> check_shape(const cache_handle& h) {
   return std::nullopt;
 }
 
-std::optional<std::string> check_shared_memory(const cache_handle& h) {
-  if (h.shm_name.empty()) return "shared_memory transport without shm_name";
+// The region layout of shared_memory and cuda_ipc handles lies inside region_bytes.
+std::optional<std::string> check_region(const cache_handle& h) {
   const auto rows = mul(h.epoch, h.kv_row_bytes);
   if (!rows) return "K/V extent overflows";
   if (h.attention_layers > 0) {
-    if (h.shm_v_offset < *rows) return "V rows overlap K rows (shm_v_offset too small)";
-    const auto layer = add(h.shm_v_offset, *rows);
-    if (!layer || h.shm_kv_layer_stride < *layer)
-      return "attention layers overlap (shm_kv_layer_stride too small)";
-    const auto before_last = mul(h.attention_layers - 1, h.shm_kv_layer_stride);
-    const auto start = before_last ? add(h.shm_kv_offset, *before_last) : std::nullopt;
+    if (h.region_v_offset < *rows) return "V rows overlap K rows (region_v_offset too small)";
+    const auto layer = add(h.region_v_offset, *rows);
+    if (!layer || h.region_kv_layer_stride < *layer)
+      return "attention layers overlap (region_kv_layer_stride too small)";
+    const auto before_last = mul(h.attention_layers - 1, h.region_kv_layer_stride);
+    const auto start = before_last ? add(h.region_kv_offset, *before_last) : std::nullopt;
     const auto end = start ? add(*start, *layer) : std::nullopt;
-    if (!end || *end > h.shm_bytes)
-      return "K/V rows end past the shared memory object (" + std::to_string(h.shm_bytes) +
-             " bytes)";
+    if (!end || *end > h.region_bytes)
+      return "K/V rows end past the region (" + std::to_string(h.region_bytes) + " bytes)";
   }
-  const auto mamba_end = add(h.shm_mamba_offset, h.mamba_bytes);
-  if (!mamba_end || *mamba_end > h.shm_bytes)
-    return "Mamba state ends past the shared memory object (" + std::to_string(h.shm_bytes) +
-           " bytes)";
+  const auto mamba_end = add(h.region_mamba_offset, h.mamba_bytes);
+  if (!mamba_end || *mamba_end > h.region_bytes)
+    return "Mamba state ends past the region (" + std::to_string(h.region_bytes) + " bytes)";
   return std::nullopt;
 }
 
@@ -81,7 +79,14 @@ std::optional<std::string> check_transport(const cache_handle& h) {
       return std::nullopt;
     case cache_transport::shared_memory:
       if (carries_bytes) return "shared_memory transport carries bytes";
-      return check_shared_memory(h);
+      if (h.shm_name.empty()) return "shared_memory transport without shm_name";
+      return check_region(h);
+    case cache_transport::cuda_ipc:
+      if (carries_bytes) return "cuda_ipc transport carries bytes";
+      if (h.device < 0) return "cuda_ipc transport without a device";
+      if (h.ipc_handle.size() != 64)
+        return "cuda_ipc handle has " + std::to_string(h.ipc_handle.size()) + " bytes, expected 64";
+      return check_region(h);
     case cache_transport::inline_bytes:
       return check_inline_bytes(h);
   }
@@ -95,6 +100,7 @@ std::string to_string(cache_transport t) {
     case cache_transport::in_process: return "in_process";
     case cache_transport::shared_memory: return "shared_memory";
     case cache_transport::inline_bytes: return "inline_bytes";
+    case cache_transport::cuda_ipc: return "cuda_ipc";
   }
   return "cache_transport(" + std::to_string(static_cast<int>(t)) + ")";
 }
@@ -103,7 +109,8 @@ bool is_known(cache_transport t) {
   switch (t) {
     case cache_transport::in_process:
     case cache_transport::shared_memory:
-    case cache_transport::inline_bytes: return true;
+    case cache_transport::inline_bytes:
+    case cache_transport::cuda_ipc: return true;
   }
   return false;
 }

@@ -14,12 +14,12 @@
 
 namespace tt::msg {
 
-// Where the snapshot's bytes are; wire values are fixed (GPU transports, CUDA
-// IPC and NCCL, will be appended).
+// Where the snapshot's bytes are; wire values are fixed.
 enum class cache_transport : uint8_t {
   in_process = 0,     // same process: the owner's lease table, keyed by in_process_token
   shared_memory = 1,  // same host: a POSIX shared memory object, read in place (zero copy)
   inline_bytes = 2,   // other host: kv_delta + mamba_state carried in this message
+  cuda_ipc = 3,       // same host, both on GPUs: the owner's device memory, mapped by the lessee
 };
 
 std::string to_string(cache_transport t);
@@ -30,10 +30,13 @@ bool is_known(cache_transport t);
 // The Mamba state is mamba_bytes for all Mamba layers together: layer by layer,
 // conv state then SSM state, mamba_bytes / mamba_layers each.
 //
-// shared_memory: in object shm_name (shm_bytes long), attention layer l's K row r
-//   is at shm_kv_offset + l * shm_kv_layer_stride + r * kv_row_bytes, its V row r
-//   at the same place + shm_v_offset; the Mamba state at shm_mamba_offset (the
-//   owner double-buffers it, so the offset changes from epoch to epoch).
+// shared_memory and cuda_ipc: in the region (a shared memory object named
+//   shm_name, or the device allocation ipc_handle exports on GPU `device`;
+//   region_bytes long), attention layer l's K row r
+//   is at region_kv_offset + l * region_kv_layer_stride + r * kv_row_bytes, its V row r
+//   at the same place + region_v_offset; the Mamba state at region_mamba_offset (in
+//   shared memory the owner double-buffers it, so the offset changes from epoch to
+//   epoch; a GPU owner does not extend a sequence while its snapshot is leased).
 // inline_bytes: kv_delta holds rows [delta_from_epoch, epoch) of every attention
 //   layer, layer by layer, K rows then V rows; mamba_state holds mamba_bytes.
 //   delta_from_epoch is the lessee's last epoch of this sequence (0 at first), so
@@ -53,14 +56,17 @@ struct cache_handle {
   cache_transport transport = cache_transport::in_process;
   uint64_t in_process_token = 0;     // in_process: opaque key, never dereferenced by others
   std::string shm_name;              // shared_memory: object name, e.g. "/tt-<pid>-kv"
-  uint64_t shm_bytes = 0;            // shared_memory: size of the object
-  uint64_t shm_kv_offset = 0;        // shared_memory: layer 0, K row 0
-  uint64_t shm_kv_layer_stride = 0;  // shared_memory: from layer l's K row 0 to layer l+1's
-  uint64_t shm_v_offset = 0;         // shared_memory: from a layer's K row 0 to its V row 0
-  uint64_t shm_mamba_offset = 0;     // shared_memory: this epoch's Mamba state
+  // shared_memory and cuda_ipc: the region's size and layout (see above).
+  uint64_t region_bytes = 0;            // size of the object or device allocation
+  uint64_t region_kv_offset = 0;        // layer 0, K row 0
+  uint64_t region_kv_layer_stride = 0;  // from layer l's K row 0 to layer l+1's
+  uint64_t region_v_offset = 0;         // from a layer's K row 0 to its V row 0
+  uint64_t region_mamba_offset = 0;     // this epoch's Mamba state
   uint64_t delta_from_epoch = 0;     // inline_bytes: first K/V row in kv_delta
   bytes kv_delta;                    // inline_bytes: see above
   bytes mamba_state;                 // inline_bytes: mamba_bytes bytes
+  int32_t device = -1;               // cuda_ipc: the owner's GPU
+  bytes ipc_handle;                  // cuda_ipc: cudaIpcMemHandle_t of the region (64 bytes)
 
   friend bool operator==(const cache_handle&, const cache_handle&) = default;
 };
@@ -69,9 +75,9 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cache_handle& x) {
   return f(caf::meta::type_name("tt.cache_handle"), x.owner_node, x.owner_pid, x.sequence_id,
            x.epoch, x.attention_layers, x.kv_row_bytes, x.mamba_layers, x.mamba_bytes,
-           x.transport, x.in_process_token, x.shm_name, x.shm_bytes, x.shm_kv_offset,
-           x.shm_kv_layer_stride, x.shm_v_offset, x.shm_mamba_offset, x.delta_from_epoch,
-           x.kv_delta, x.mamba_state);
+           x.transport, x.in_process_token, x.shm_name, x.region_bytes, x.region_kv_offset,
+           x.region_kv_layer_stride, x.region_v_offset, x.region_mamba_offset, x.delta_from_epoch,
+           x.kv_delta, x.mamba_state, x.device, x.ipc_handle);
 }
 
 // Bytes of K and V rows [from_epoch, to_epoch) over all attention layers;

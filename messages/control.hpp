@@ -18,13 +18,14 @@ struct register_denoiser {
   std::string node;        // the denoiser's node (same node as the context: shared memory)
   uint64_t pid = 0;        // the denoiser's process id (same process: in-process handles)
   uint32_t max_batch = 0;  // blocks it refines at once at most
+  int32_t device = -1;     // the GPU it computes on and maps CUDA IPC caches to, -1: none
 
   friend bool operator==(const register_denoiser&, const register_denoiser&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_denoiser& x) {
-  return f(caf::meta::type_name("tt.register_denoiser"), x.node, x.pid, x.max_batch);
+  return f(caf::meta::type_name("tt.register_denoiser"), x.node, x.pid, x.max_batch, x.device);
 }
 
 // The answer to load_atom.

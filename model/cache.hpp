@@ -52,6 +52,7 @@ struct CacheView {
   int length = 0;
   std::vector<const float*> k, v;       // per attention slot, `length` rows
   std::vector<const float*> conv, ssm;  // per Mamba slot
+  int device = -1;                      // >= 0: device memory on that GPU (model/device_region.hpp)
 };
 
 CacheView view_of(const SequenceCache& cache);

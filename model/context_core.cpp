@@ -122,6 +122,7 @@ void ContextCore::dispatch(Seq& s, ContextEvents& ev) {
   BlockJob job;
   job.job_id = next_job_++;
   job.sequence_id = s.id;
+  if (sync_on_dispatch_ && !mock_) compute_->sync_host(s.id, s.cache);
   job.seed = view_of(s.cache);
   job.params = s.req.diffusion;
   job.trace = s.req.trace;
@@ -140,6 +141,19 @@ void ContextCore::dispatch(Seq& s, ContextEvents& ev) {
   }
   ev.jobs.push_back(std::move(job));
 }
+
+CacheView ContextCore::host_seed(uint64_t sequence_id) {
+  auto it = seqs_.find(sequence_id);
+  if (it == seqs_.end()) throw Error("internal: host_seed of unknown sequence " + std::to_string(sequence_id));
+  if (!mock_) compute_->sync_host(sequence_id, it->second->cache);
+  return view_of(it->second->cache);
+}
+
+bool ContextCore::export_region(uint64_t sequence_id, DeviceRegion& out) {
+  return !mock_ && seqs_.count(sequence_id) != 0 && compute_->export_region(sequence_id, out);
+}
+
+int ContextCore::device() const { return mock_ ? -1 : compute_->device(); }
 
 ContextEvents ContextCore::step() {
   ContextEvents ev;
@@ -163,7 +177,7 @@ ContextEvents ContextCore::step() {
     const DiffusionParams& d = s.req.diffusion;
     const bool pick = s.req.mode == Mode::ar;
     items.push_back({s.id, s.extend, &s.cache, pick, d.temperature, d.seed,
-                     ar_stream(static_cast<int>(s.res.tokens.size())), s.req.mode != Mode::ar});
+                     ar_stream(static_cast<int>(s.res.tokens.size()))});
     members.push_back(&s);
     rows += static_cast<int>(s.extend.size());
   }

@@ -60,6 +60,18 @@ public:
   // Bytes of K/V and Mamba state held by every sequence's cache (for metrics).
   size_t cache_bytes() const;
 
+  // Cache snapshots of block jobs. By default dispatch() brings the host cache up to date
+  // from a device compute, so that every job's seed is readable in host memory. A driver
+  // that can hand a device cache over directly (CUDA IPC, the context actor) calls
+  // defer_host_sync() and then, per job, export_region() or host_seed().
+  void defer_host_sync() { sync_on_dispatch_ = false; }
+  // Syncs the sequence's host cache and returns its view (the job's seed anew).
+  CacheView host_seed(uint64_t sequence_id);
+  // The sequence's device cache for another process on the node; false when it has none.
+  bool export_region(uint64_t sequence_id, DeviceRegion& out);
+  // The GPU the caches live on, -1 for host memory.
+  int device() const;
+
   // Log-likelihood of `continuation` after `prompt` (one forward over a fresh cache).
   ScoreResult score(std::span<const int32_t> prompt, std::span<const int32_t> continuation);
 
@@ -77,6 +89,7 @@ private:
   std::map<uint64_t, std::unique_ptr<Seq>> seqs_;
   std::vector<float> logits_;
   std::shared_ptr<const MockCompute> mock_;  // set: --compute mock (model/mock_compute.hpp)
+  bool sync_on_dispatch_ = true;
 };
 
 }  // namespace tt

@@ -1,6 +1,8 @@
 // The CPU DenoiserCompute: model/tower.cpp plus the token choice of model/decoding.
 #include "model/denoiser_compute.hpp"
 
+#include "model/error.hpp"
+
 #include <limits>
 
 #include "model/decoding.hpp"
@@ -14,6 +16,10 @@ class CpuDenoiserCompute : public DenoiserCompute {
 public:
   CpuDenoiserCompute(const ModelConfig& config, const ModelWeights& weights)
       : config_(config), tower_(config, weights.denoiser.value()), modulation_(config, weights.time.value()) {}
+
+  void admit(const BlockJob& job) override {
+    if (job.seed.device >= 0) throw Error("a CPU denoiser got a cache seed in GPU memory (a cuda_ipc handle)");
+  }
 
   void step(std::span<const BlockJob> jobs, std::vector<int32_t>& pred, std::vector<float>& conf) override {
     const int32_t mask = config_.mask_token_id;

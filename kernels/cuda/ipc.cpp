@@ -56,8 +56,8 @@ IpcHandle export_buffer(const void* device_ptr, size_t size, int device) {
   return h;
 }
 
-ImportedBuffer::ImportedBuffer(const IpcHandle& handle) : size_(handle.size) {
-  check(cudaSetDevice(handle.device), "ImportedBuffer: cudaSetDevice");
+ImportedBuffer::ImportedBuffer(const IpcHandle& handle, int device) : size_(handle.size) {
+  check(cudaSetDevice(device >= 0 ? device : handle.device), "ImportedBuffer: cudaSetDevice");
   cudaIpcMemHandle_t raw;
   std::memcpy(&raw, handle.bytes.data(), sizeof raw);
   check(cudaIpcOpenMemHandle(&ptr_, raw, cudaIpcMemLazyEnablePeerAccess), "cudaIpcOpenMemHandle");

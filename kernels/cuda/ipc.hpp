@@ -24,11 +24,12 @@ struct IpcHandle {
 // alive until every lessee has closed it). Throws std::runtime_error.
 IpcHandle export_buffer(const void* device_ptr, size_t size, int device);
 
-// Maps an exported buffer in this process (another process than the owner);
-// unmapped on destruction.
+// Maps an exported buffer in this process (another process than the owner) into
+// the address space of `device` (default: the owner's device; another one reads
+// it peer to peer); unmapped on destruction.
 class ImportedBuffer {
 public:
-  explicit ImportedBuffer(const IpcHandle& handle);
+  explicit ImportedBuffer(const IpcHandle& handle, int device = -1);
   ~ImportedBuffer();
   ImportedBuffer(const ImportedBuffer&) = delete;
   ImportedBuffer& operator=(const ImportedBuffer&) = delete;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "kernels/cuda/ipc.hpp"
 #include "model/error.hpp"
 
 namespace tt::gpu {
@@ -10,53 +11,49 @@ namespace tt::gpu {
 SequenceCache::SequenceCache(const ModelConfig& config, int capacity_tokens)
     : config_(config), kv_dim_(config.num_key_value_heads * config.head_dim) {
   LayerSlots slots(config);
-  const size_t conv = static_cast<size_t>(config.conv_kernel - 1) * config.conv_dim();
-  const size_t ssm = static_cast<size_t>(config.mamba_num_heads) * config.mamba_head_dim * config.ssm_state_size;
-  k_.resize(slots.attention);
-  v_.resize(slots.attention);
-  for (int s = 0; s < slots.mamba; ++s) {
-    conv_.emplace_back(conv);
-    ssm_.emplace_back(ssm);
-    cuda::check(cudaMemset(conv_.back().get(), 0, conv * sizeof(float)), "cache init");
-    cuda::check(cudaMemset(ssm_.back().get(), 0, ssm * sizeof(float)), "cache init");
-  }
+  attention_slots_ = slots.attention;
+  mamba_slots_ = slots.mamba;
+  conv_floats_ = static_cast<size_t>(config.conv_kernel - 1) * config.conv_dim();
+  ssm_floats_ = static_cast<size_t>(config.mamba_num_heads) * config.mamba_head_dim * config.ssm_state_size;
+  const size_t mamba = mamba_slots_ * (conv_floats_ + ssm_floats_);
+  kv_base_ = (mamba + 63) / 64 * 64;  // K/V rows start 256-byte aligned
   reserve(std::max(capacity_tokens, 16));
+  cuda::check(cudaMemset(arena_.get(), 0, mamba * sizeof(float)), "cache init");
 }
 
 void SequenceCache::reserve(int tokens, cudaStream_t stream) {
   if (tokens <= capacity_) return;
   const int cap = std::max(tokens, 2 * capacity_);
-  const size_t row = static_cast<size_t>(kv_dim_) * sizeof(float);
-  for (auto* bufs : {&k_, &v_}) {
-    for (auto& b : *bufs) {
-      cuda::DeviceBuffer<float> grown(static_cast<size_t>(cap) * kv_dim_);
-      if (length_ > 0)
-        cuda::check(cudaMemcpyAsync(grown.get(), b.get(), length_ * row, cudaMemcpyDeviceToDevice, stream),
-                    "cache grow");
-      // The old buffer is freed by cudaFree, which waits for the device: the copy is done by then.
-      b = std::move(grown);
+  cuda::DeviceBuffer<float> grown(arena_floats(cap));
+  if (arena_.get() != nullptr) {
+    auto copy = [&](float* dst, const float* src, size_t floats) {
+      if (floats > 0)
+        cuda::check(cudaMemcpyAsync(dst, src, floats * sizeof(float), cudaMemcpyDeviceToDevice, stream), "cache grow");
+    };
+    copy(grown.get(), arena_.get(), mamba_slots_ * (conv_floats_ + ssm_floats_));
+    const size_t rows = static_cast<size_t>(length_) * kv_dim_;
+    for (int s = 0; s < attention_slots_; ++s) {
+      float* k_new = grown.get() + kv_base_ + static_cast<size_t>(s) * 2 * cap * kv_dim_;
+      copy(k_new, k(s), rows);
+      copy(k_new + static_cast<size_t>(cap) * kv_dim_, v(s), rows);
     }
   }
+  // The old allocation is freed by cudaFree, which waits for the device: the copies are done by then.
+  arena_ = std::move(grown);
+  exported_.reset();
   capacity_ = cap;
-}
-
-size_t SequenceCache::bytes() const {
-  size_t n = 0;
-  for (const auto* bufs : {&k_, &v_, &conv_, &ssm_})
-    for (const auto& b : *bufs) n += b.size() * sizeof(float);
-  return n;
 }
 
 CacheView SequenceCache::view() const {
   CacheView v;
   v.length = length_;
-  for (size_t s = 0; s < k_.size(); ++s) {
-    v.k.push_back(k_[s].get());
-    v.v.push_back(v_[s].get());
+  for (int s = 0; s < attention_slots_; ++s) {
+    v.k.push_back(k(s));
+    v.v.push_back(this->v(s));
   }
-  for (size_t s = 0; s < conv_.size(); ++s) {
-    v.conv.push_back(conv_[s].get());
-    v.ssm.push_back(ssm_[s].get());
+  for (int s = 0; s < mamba_slots_; ++s) {
+    v.conv.push_back(conv(s));
+    v.ssm.push_back(ssm(s));
   }
   return v;
 }
@@ -67,34 +64,40 @@ void SequenceCache::upload(const tt::CacheView& host) {
   if (static_cast<int>(host.k.size()) != attention_slots() || static_cast<int>(host.conv.size()) != mamba_slots())
     throw Error("gpu cache upload: the host cache belongs to another model");
   reserve(host.length);
+  auto put = [](float* dst, const float* src, size_t floats) {
+    cuda::check(cudaMemcpy(dst, src, floats * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
+  };
   const size_t rows = static_cast<size_t>(host.length) * kv_dim_;
   for (int s = 0; s < attention_slots(); ++s) {
-    cuda::check(cudaMemcpy(k_[s].get(), host.k[s], rows * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
-    cuda::check(cudaMemcpy(v_[s].get(), host.v[s], rows * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
+    put(k(s), host.k[s], rows);
+    put(v(s), host.v[s], rows);
   }
   for (int s = 0; s < mamba_slots(); ++s) {
-    cuda::check(cudaMemcpy(conv_[s].get(), host.conv[s], conv_[s].size() * sizeof(float), cudaMemcpyHostToDevice),
-                "cache upload");
-    cuda::check(cudaMemcpy(ssm_[s].get(), host.ssm[s], ssm_[s].size() * sizeof(float), cudaMemcpyHostToDevice),
-                "cache upload");
+    put(conv(s), host.conv[s], conv_floats_);
+    put(ssm(s), host.ssm[s], ssm_floats_);
   }
   length_ = host.length;
 }
 
 void SequenceCache::download_into(tt::SequenceCache& host) const {
-  const size_t from = static_cast<size_t>(host.length()) * kv_dim_, to = static_cast<size_t>(length_) * kv_dim_;
+  auto get = [](float* dst, const float* src, size_t floats) {
+    if (floats > 0) cuda::check(cudaMemcpy(dst, src, floats * sizeof(float), cudaMemcpyDeviceToHost), "cache download");
+  };
+  const size_t to = static_cast<size_t>(length_) * kv_dim_;
   for (int s = 0; s < attention_slots(); ++s) {
     auto& kv = host.kv(s);
+    const size_t from = std::min({kv.k.size(), kv.v.size(), to});
     kv.k.resize(to);
     kv.v.resize(to);
-    cuda::check(cudaMemcpy(kv.k.data() + from, k_[s].get() + from, (to - from) * sizeof(float), cudaMemcpyDeviceToHost),
-                "cache download");
-    cuda::check(cudaMemcpy(kv.v.data() + from, v_[s].get() + from, (to - from) * sizeof(float), cudaMemcpyDeviceToHost),
-                "cache download");
+    get(kv.k.data() + from, k(s) + from, to - from);
+    get(kv.v.data() + from, v(s) + from, to - from);
   }
   for (int s = 0; s < mamba_slots(); ++s) {
-    host.mamba(s).conv = conv_[s].download();
-    host.mamba(s).ssm = ssm_[s].download();
+    auto& m = host.mamba(s);
+    m.conv.resize(conv_floats_);
+    m.ssm.resize(ssm_floats_);
+    get(m.conv.data(), conv(s), conv_floats_);
+    get(m.ssm.data(), ssm(s), ssm_floats_);
   }
   host.set_length(length_);
 }
@@ -116,11 +119,22 @@ void SequenceCache::pull_from(const SequenceCache& src, int src_device, int dst_
     peer(k(s) + off, src.k(s) + off, rows);
     peer(v(s) + off, src.v(s) + off, rows);
   }
-  for (int s = 0; s < mamba_slots(); ++s) {
-    peer(conv(s), src.conv(s), conv_[s].size());
-    peer(ssm(s), src.ssm(s), ssm_[s].size());
-  }
+  peer(conv(0), src.conv(0), mamba_slots_ * (conv_floats_ + ssm_floats_));  // one contiguous run
   length_ = to;
+}
+
+DeviceRegion SequenceCache::region(int device) const {
+  if (!exported_) exported_ = cuda::export_buffer(arena_.get(), bytes(), device).bytes;
+  DeviceRegion r;
+  r.device = device;
+  r.ipc = *exported_;
+  r.bytes = bytes();
+  r.kv_offset = kv_base_ * sizeof(float);
+  r.kv_layer_stride = 2ull * capacity_ * kv_dim_ * sizeof(float);
+  r.v_offset = static_cast<uint64_t>(capacity_) * kv_dim_ * sizeof(float);
+  r.mamba_offset = 0;
+  r.length = length_;
+  return r;
 }
 
 }  // namespace tt::gpu

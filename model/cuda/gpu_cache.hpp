@@ -1,13 +1,19 @@
 // A sequence's context cache in device memory: per attention layer K/V rows
 // (append-only, capacity grows by doubling), per Mamba layer the conv history
-// and fp32 SSM state. Same layout as model/cache.hpp's host cache, so a cache
-// moves between host and device with one copy per buffer (migration, tests).
+// and fp32 SSM state. Same layout per buffer as model/cache.hpp's host cache, so
+// a cache moves between host and device with one copy per buffer. All buffers
+// live in one allocation, which another process on the node can map (CUDA IPC):
+// Mamba state first (conv then SSM per slot), then per attention slot K rows
+// then V rows, `capacity` rows each -- the layout of model/device_region.hpp.
 #pragma once
 
+#include <array>
+#include <optional>
 #include <vector>
 
 #include "kernels/cuda/device.hpp"
 #include "model/cache.hpp"
+#include "model/device_region.hpp"
 #include "model/config.hpp"
 
 namespace tt::gpu {
@@ -26,37 +32,49 @@ public:
   int length() const { return length_; }
   void set_length(int n) { length_ = n; }
   int capacity() const { return capacity_; }
-  // Ensures room for `tokens` rows of K/V (copies the rows held so far when it grows).
+  // Ensures room for `tokens` rows of K/V (a new allocation holding the rows and state so far).
   void reserve(int tokens, cudaStream_t stream = nullptr);
 
   // Device pointers (a const cache hands out the same addresses: the device memory is not const).
-  float* k(int slot) const { return k_[slot].get(); }
-  float* v(int slot) const { return v_[slot].get(); }
-  float* conv(int slot) const { return conv_[slot].get(); }
-  float* ssm(int slot) const { return ssm_[slot].get(); }
-  int attention_slots() const { return static_cast<int>(k_.size()); }
-  int mamba_slots() const { return static_cast<int>(conv_.size()); }
-  size_t bytes() const;
+  float* k(int slot) const { return at(kv_base_ + static_cast<size_t>(slot) * 2 * capacity_ * kv_dim_); }
+  float* v(int slot) const { return k(slot) + static_cast<size_t>(capacity_) * kv_dim_; }
+  float* conv(int slot) const { return at(static_cast<size_t>(slot) * (conv_floats_ + ssm_floats_)); }
+  float* ssm(int slot) const { return conv(slot) + conv_floats_; }
+  int attention_slots() const { return attention_slots_; }
+  int mamba_slots() const { return mamba_slots_; }
+  size_t bytes() const { return arena_.size() * sizeof(float); }
 
   CacheView view() const;
   // Host -> device: the whole cache a host view shows (a denoiser job's seed received from a
   // context actor), or a host cache (synchronous).
   void upload(const tt::CacheView& host);
   void upload(const tt::SequenceCache& host);
-  // Device -> host: the K/V rows `host` lacks and the whole Mamba state, then its length
-  // (synchronous); download() does it into an empty host cache.
+  // Device -> host: the K/V rows `host` does not hold yet (by its buffers' sizes, not its
+  // length) and the whole Mamba state, then its length (synchronous); download() does it
+  // into an empty host cache.
   void download_into(tt::SequenceCache& host) const;
   tt::SequenceCache download() const;
   // Device -> device (stream-ordered peer copies): the K/V rows this cache lacks of `src`
   // and src's Mamba state, then src's length (a denoiser's mirror of a context cache).
   void pull_from(const SequenceCache& src, int src_device, int dst_device, cudaStream_t stream);
 
+  // The allocation as another process on the node maps it (CUDA IPC); exported once per
+  // allocation. The region stays valid until the cache grows or is destroyed.
+  DeviceRegion region(int device) const;
+
 private:
+  float* at(size_t offset_floats) const { return arena_.get() + offset_floats; }
+  size_t arena_floats(int capacity) const { return kv_base_ + static_cast<size_t>(attention_slots_) * 2 * capacity * kv_dim_; }
+
   const ModelConfig& config_;
   int kv_dim_ = 0;
+  int attention_slots_ = 0, mamba_slots_ = 0;
+  size_t conv_floats_ = 0, ssm_floats_ = 0;
+  size_t kv_base_ = 0;  // floats before attention slot 0's K rows (the Mamba state, padded)
   int length_ = 0;
   int capacity_ = 0;
-  std::vector<cuda::DeviceBuffer<float>> k_, v_, conv_, ssm_;
+  cuda::DeviceBuffer<float> arena_;
+  mutable std::optional<std::array<uint8_t, 64>> exported_;  // IPC handle of arena_
 };
 
 }  // namespace tt::gpu

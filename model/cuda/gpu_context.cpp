@@ -36,14 +36,29 @@ public:
     tower_.tower().forward(towers);
     picked = pick_rows(tower_.tower(), picks);
     cuda::check(cudaStreamSynchronize(tower_.stream()), "context forward");
-    for (const auto& it : items) {
-      const SequenceCache& dev = *caches_.at(it.sequence_id);
-      if (it.host_copy) dev.download_into(*it.cache);
-      else it.cache->set_length(dev.length());  // AR: the device cache is the only one (48 MB/forward saved at 30B)
-    }
+    // The host caches follow the length only; sync_host copies the contents when a host
+    // transport needs them (AR sequences never do: 48 MB of Mamba state per forward saved at 30B).
+    for (const auto& it : items) it.cache->set_length(caches_.at(it.sequence_id)->length());
   }
 
   void forget(uint64_t sequence_id) override { caches_.erase(sequence_id); }
+
+  void sync_host(uint64_t sequence_id, tt::SequenceCache& host) override {
+    auto it = caches_.find(sequence_id);
+    if (it == caches_.end()) return;  // never extended: the host cache is all there is
+    cuda::DeviceScope on(tower_.device());
+    it->second->download_into(host);
+  }
+
+  int device() const override { return tower_.device(); }
+
+  bool export_region(uint64_t sequence_id, DeviceRegion& out) override {
+    auto it = caches_.find(sequence_id);
+    if (it == caches_.end()) return false;
+    cuda::DeviceScope on(tower_.device());
+    out = it->second->region(tower_.device());
+    return true;
+  }
 
   void score_logits(std::span<const int32_t> tokens, std::span<const int> rows, std::vector<float>& logits) override {
     cuda::DeviceScope on(tower_.device());

@@ -1,8 +1,8 @@
 // A ContextCore's tower on a CUDA device (`twotower context --device N`):
-// each sequence's cache lives on the device; after every forward the new K/V
-// rows and the Mamba state are copied back into the host cache that block jobs
-// and cache transports read (GPU-native handles, CUDA IPC / NCCL, would skip
-// that copy; see README). AR tokens are chosen on the device.
+// each sequence's cache lives on the device, in one allocation that a denoiser
+// process on the same node maps (CUDA IPC, export_region). A host transport
+// gets the new K/V rows and the Mamba state copied back first (sync_host); AR
+// sequences never leave the device. AR tokens are chosen on the device.
 #pragma once
 
 #include <memory>

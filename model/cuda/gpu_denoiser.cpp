@@ -22,24 +22,36 @@ public:
 
   void admit(const BlockJob& job) override {
     cuda::DeviceScope on(tower_.device());
+    if (job.seed.device >= 0) {  // a CUDA IPC mapping (model/device_region.hpp): read in place
+      if (job.seed.device != tower_.device())
+        throw Error("denoiser on device " + std::to_string(tower_.device()) + " got a seed mapped on device " +
+                    std::to_string(job.seed.device));
+      views_[job.job_id] = CacheView{job.seed.length, job.seed.k, job.seed.v, job.seed.conv, job.seed.ssm};
+      return;
+    }
     auto seed = std::make_unique<SequenceCache>(config_, job.seed.length);
     seed->upload(job.seed);
+    views_[job.job_id] = seed->view();
     seeds_[job.job_id] = std::move(seed);
   }
 
-  void retire(uint64_t job_id) override { seeds_.erase(job_id); }
+  void retire(uint64_t job_id) override {
+    views_.erase(job_id);
+    seeds_.erase(job_id);
+  }
 
   void step(std::span<const BlockJob> jobs, std::vector<int32_t>& pred, std::vector<float>& conf) override {
     cuda::DeviceScope on(tower_.device());
     std::vector<CacheView> seeds;
-    for (const BlockJob& j : jobs) seeds.push_back(seeds_.at(j.job_id)->view());
+    for (const BlockJob& j : jobs) seeds.push_back(views_.at(j.job_id));
     denoiser_step(tower_.tower(), tower_.modulation(), config_, jobs, seeds, pred, conf);
   }
 
 private:
   const ModelConfig& config_;
   DeviceTower tower_;
-  std::map<uint64_t, std::unique_ptr<SequenceCache>> seeds_;  // per admitted job; freed before the tower
+  std::map<uint64_t, CacheView> views_;                        // per admitted job
+  std::map<uint64_t, std::unique_ptr<SequenceCache>> seeds_;  // uploaded host seeds; freed before the tower
 };
 
 }  // namespace

@@ -85,7 +85,7 @@ TEST(SharedMemory, PreviousMambaStateIsNotOverwrittenByTheNextPublish) {
   const float conv0 = w.conv[0][0];
   cache.grow(4);
   auto second = publish(table, cache, 1);
-  EXPECT_NE(first.shm_mamba_offset, second.shm_mamba_offset);
+  EXPECT_NE(first.region_mamba_offset, second.region_mamba_offset);
   EXPECT_EQ(w.conv[0][0], conv0);  // a lessee still on the first block reads its own state
 }
 

@@ -50,11 +50,11 @@ cache_handle shm_handle() {
   h.mamba_bytes = 4 * 1000;
   h.transport = cache_transport::shared_memory;
   h.shm_name = "/tt-7-kv";
-  h.shm_kv_offset = 0;
-  h.shm_v_offset = 1024 * 64;                  // capacity 1024 rows
-  h.shm_kv_layer_stride = 2 * 1024 * 64;
-  h.shm_mamba_offset = 2 * h.shm_kv_layer_stride;
-  h.shm_bytes = h.shm_mamba_offset + 2 * h.mamba_bytes;  // double-buffered
+  h.region_kv_offset = 0;
+  h.region_v_offset = 1024 * 64;                  // capacity 1024 rows
+  h.region_kv_layer_stride = 2 * 1024 * 64;
+  h.region_mamba_offset = 2 * h.region_kv_layer_stride;
+  h.region_bytes = h.region_mamba_offset + 2 * h.mamba_bytes;  // double-buffered
   return h;
 }
 
@@ -69,20 +69,49 @@ TEST(CacheHandle, SharedMemoryCarriesNoBytes) {
 
 TEST(CacheHandle, SharedMemoryExtentsStayInsideTheObject) {
   cache_handle h = shm_handle();
-  h.shm_bytes = h.shm_mamba_offset + h.mamba_bytes - 1;  // Mamba state one byte short
+  h.region_bytes = h.region_mamba_offset + h.mamba_bytes - 1;  // Mamba state one byte short
   EXPECT_TRUE(check_cache_handle(h));
   h = shm_handle();
-  h.shm_kv_offset = h.shm_bytes - h.shm_kv_layer_stride;  // last layer's V rows past the end
+  h.region_kv_offset = h.region_bytes - h.region_kv_layer_stride;  // last layer's V rows past the end
   EXPECT_TRUE(check_cache_handle(h));
   h = shm_handle();
-  h.shm_v_offset = 99 * 64;  // V rows would overlap the 100 K rows
+  h.region_v_offset = 99 * 64;  // V rows would overlap the 100 K rows
   EXPECT_TRUE(check_cache_handle(h));
   h = shm_handle();
-  h.shm_kv_layer_stride = ~0ull;  // overflow must not wrap around into "fits"
+  h.region_kv_layer_stride = ~0ull;  // overflow must not wrap around into "fits"
   EXPECT_TRUE(check_cache_handle(h));
   h = shm_handle();
   h.shm_name.clear();
   EXPECT_TRUE(check_cache_handle(h));
+}
+
+TEST(CacheHandle, CudaIpcNamesADeviceAllocationAndStaysInsideIt) {
+  cache_handle h = shm_handle();
+  h.transport = cache_transport::cuda_ipc;
+  h.shm_name.clear();
+  h.device = 1;
+  h.ipc_handle = bytes(64, 0x11);
+  EXPECT_EQ(check_cache_handle(h), std::nullopt);
+  auto refused = [](cache_handle bad, const std::string& why) {
+    const auto problem = check_cache_handle(bad);
+    ASSERT_TRUE(problem) << why;
+    EXPECT_NE(problem->find(why), std::string::npos) << *problem;
+  };
+  cache_handle bad = h;
+  bad.ipc_handle.pop_back();
+  refused(bad, "cuda_ipc handle has 63 bytes, expected 64");
+  bad = h;
+  bad.device = -1;
+  refused(bad, "cuda_ipc transport without a device");
+  bad = h;
+  bad.mamba_state = bytes(4);
+  refused(bad, "cuda_ipc transport carries bytes");
+  bad = h;
+  bad.region_bytes = h.region_mamba_offset + h.mamba_bytes - 1;
+  refused(bad, "Mamba state ends past the region");
+  bad = h;
+  bad.epoch = 1025;  // more rows than the capacity the layout leaves
+  refused(bad, "V rows overlap K rows");
 }
 
 TEST(CacheHandle, InlineBytesCarryOnlyTheDelta) {

@@ -29,14 +29,16 @@ inline cache_handle sample_cache_handle() {
   h.transport = cache_transport::inline_bytes;
   h.in_process_token = 0xdeadbeefcafef00dull;
   h.shm_name = "/tt-4242-kv";
-  h.shm_bytes = 1ull << 34;  // beyond 32 bits on purpose
-  h.shm_kv_offset = 4096;
-  h.shm_kv_layer_stride = 1 << 20;
-  h.shm_v_offset = 1 << 19;
-  h.shm_mamba_offset = 3ull << 32;
+  h.region_bytes = 1ull << 34;  // beyond 32 bits on purpose
+  h.region_kv_offset = 4096;
+  h.region_kv_layer_stride = 1 << 20;
+  h.region_v_offset = 1 << 19;
+  h.region_mamba_offset = 3ull << 32;
   h.delta_from_epoch = 32;
   h.kv_delta = bytes(3 * 2 * 16 * 256, 0xab);
   h.mamba_state = bytes(40960, 0x5c);
+  h.device = 3;
+  h.ipc_handle = bytes(64, 0x3d);
   return h;
 }
 
@@ -63,7 +65,7 @@ void for_each_sample(F&& f) {
   f(block_committed{21, 77, 3, some_tokens(), pack_float32(std::vector<float>{0.5f, 0.99f}), 6},
     "tt.block_committed");
   f(release_handle{77, 48}, "tt.release_handle");
-  f(register_denoiser{"node-c", 555, 64}, "tt.register_denoiser");
+  f(register_denoiser{"node-c", 555, 64, 2}, "tt.register_denoiser");
   f(load_report{3, 14}, "tt.load_report");
   const transport_stats ts{cache_transport::shared_memory, 1, 2, 3, 4, 5, 6, 7, 8, 1ull << 40};
   f(ts, "tt.transport_stats");

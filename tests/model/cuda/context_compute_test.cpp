@@ -1,8 +1,9 @@
 // The GPU ContextCompute (what `twotower context --device N` extends with)
 // against the CPU one on the default model: after a prefill and two
-// extensions the host caches it writes back hold the same K/V rows and Mamba
+// extensions the host caches it syncs back hold the same K/V rows and Mamba
 // state as the CPU's (within bf16-activation tolerance), greedy AR picks are
-// the CPU's near-argmax, and scoring logits agree.
+// the CPU's near-argmax, scoring logits agree, and the exported region shows
+// the device cache's own buffers.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,15 +25,15 @@ TEST(GpuContextCompute, HostCachesPicksAndScoresMatchTheCpuCompute) {
   auto cpu = cpu_context_compute(config, weights);
   auto gpu = gpu::context_compute(config, *ck, 0);
 
-  // Sequence 2 runs the same tokens as AR does (no host copy): same picks, only the length kept.
+  // Sequence 2 runs the same tokens but is never synced: same picks, only the length kept.
+  // Sequence 1 is synced after the second piece and at the end (rows from the middle on).
   SequenceCache cpu_cache(config), gpu_cache(config), ar_cache(config);
   const std::vector<std::vector<int32_t>> pieces = {{1, 300, 301, 302, 303, 304, 17, 900}, {12}, {40, 41, 42, 43}};
   for (const auto& tokens : pieces) {
     std::vector<int32_t> cp, gp;
     cpu->extend(std::vector<ContextCompute::Item>{{1, tokens, &cpu_cache, true}}, cp);
-    ContextCompute::Item ar{2, tokens, &ar_cache, true};
-    ar.host_copy = false;
-    gpu->extend(std::vector<ContextCompute::Item>{{1, tokens, &gpu_cache, true}, ar}, gp);
+    gpu->extend(std::vector<ContextCompute::Item>{{1, tokens, &gpu_cache, true}, {2, tokens, &ar_cache, true}}, gp);
+    if (&tokens == &pieces[1]) gpu->sync_host(1, gpu_cache);
     ASSERT_EQ(gp.size(), 2u);
     EXPECT_EQ(gp[1], gp[0]);
     EXPECT_EQ(ar_cache.length(), gpu_cache.length());
@@ -52,6 +53,8 @@ TEST(GpuContextCompute, HostCachesPicksAndScoresMatchTheCpuCompute) {
                 cp[0], gap);
     EXPECT_LE(gap, 0.1f);
   }
+  gpu->sync_host(1, gpu_cache);
+  ASSERT_EQ(gpu_cache.kv(0).k.size(), static_cast<size_t>(gpu_cache.length()) * config.num_key_value_heads * config.head_dim);
   for (int s = 0; s < cpu_cache.attention_slots(); ++s) {
     EXPECT_LT(test::scaled_error(gpu_cache.kv(s).k, cpu_cache.kv(s).k), 5e-2);
     EXPECT_LT(test::scaled_error(gpu_cache.kv(s).v, cpu_cache.kv(s).v), 5e-2);
@@ -66,6 +69,15 @@ TEST(GpuContextCompute, HostCachesPicksAndScoresMatchTheCpuCompute) {
   cpu->score_logits(text, rows, a);
   gpu->score_logits(text, rows, b);
   EXPECT_LT(test::scaled_error(b, a), 5e-2);
+
+  EXPECT_EQ(gpu->device(), 0);
+  DeviceRegion region;
+  ASSERT_TRUE(gpu->export_region(1, region));
+  EXPECT_FALSE(gpu->export_region(77, region));
+  ASSERT_TRUE(gpu->export_region(1, region));
+  EXPECT_EQ(region.device, 0);
+  EXPECT_EQ(region.length, gpu_cache.length());
+  EXPECT_GT(region.bytes, region.kv_offset);
   gpu->forget(1);
   gpu->forget(2);
 }

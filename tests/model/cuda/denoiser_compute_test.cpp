@@ -1,14 +1,17 @@
 // The GPU DenoiserCompute (what `twotower denoiser --device N` steps with)
 // against the CPU one on the default model: the (token, confidence) pairs of
 // diffusion blocks at several masked fractions and of a mock-AR next-token
-// job, with the seed received as a host view (as from a context actor).
+// job, with the seed received as a host view (as from a context actor); the
+// same jobs seeded from device memory (a CUDA IPC mapping) give the same pairs.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 
+#include "model/cuda/gpu_cache.hpp"
 #include "model/cuda/gpu_denoiser.hpp"
 #include "model/decoding.hpp"
+#include "model/error.hpp"
 #include "model/denoiser_compute.hpp"
 #include "model/tower.hpp"
 #include "tests/kernels/cuda/gpu_support.hpp"
@@ -75,6 +78,26 @@ TEST(GpuDenoiserCompute, PairsMatchTheCpuCompute) {
   EXPECT_GE(static_cast<double>(same) / compared, 0.9);
   EXPECT_LT(worst, 0.05f);
   for (const auto& j : jobs) gpu->retire(j.job_id);
+
+  // Seeds in device memory, as a CUDA IPC mapping hands them over: read in place, same pairs.
+  gpu::SequenceCache on_device(config);
+  on_device.upload(cache);
+  const gpu::CacheView dv = on_device.view();
+  std::vector<BlockJob> device_jobs = jobs;
+  for (auto& j : device_jobs) {
+    j.job_id += 100;
+    j.seed = CacheView{dv.length, dv.k, dv.v, dv.conv, dv.ssm, 0};
+    gpu->admit(j);
+  }
+  std::vector<int32_t> dp;
+  std::vector<float> dc;
+  gpu->step(device_jobs, dp, dc);
+  EXPECT_EQ(dp, gp);
+  EXPECT_EQ(dc, gc);
+  for (const auto& j : device_jobs) gpu->retire(j.job_id);
+  EXPECT_THROW(cpu->admit(device_jobs[0]), Error);
+  device_jobs[0].seed.device = 1;  // mapped for another device than the denoiser's
+  EXPECT_THROW(gpu->admit(device_jobs[0]), Error);
 }
 
 TEST(GpuDenoiserCompute, AMissingDeviceIsAClearError) {
