@@ -3,7 +3,8 @@
 # run, < 8 minutes, it builds the kernels-only project (tools/device) for this
 # card, runs the gpu-labelled parity tests (kernels, GPU tower, GPU decoding
 # backend), the CUDA kernel benchmark, AR vs diffusion on the default model and the
-# PyTorch-eager reference on the same shapes, and writes everything to $OUT
+# PyTorch-eager reference on the same shapes, the context and denoiser as two
+# processes over CUDA IPC (tools/device_cluster_check.sh), and writes everything to $OUT
 # (or build-gpu/out). Prepare here first: tools/device_deps.sh, then run with
 # carry [".devdeps"] and command `tools/device_check.sh`.
 # Options: --quick (shorter timings), --no-bench (tests only).
@@ -17,8 +18,18 @@ for a in "$@"; do
     *) echo "usage: tools/device_check.sh [--quick] [--no-bench]" >&2; exit 2 ;;
   esac
 done
-out=${OUT:-build-gpu/out}
-mkdir -p "$out"
+# Everything goes to build-gpu/out; $OUT (the device tool's folder, which returns at most
+# 8 files) gets a tarball of it and the main results.
+out=build-gpu/out
+rm -rf "$out"; mkdir -p "$out"
+deliver() {
+  [ -n "${OUT:-}" ] || return 0
+  tar czf "$OUT/device_check.tgz" -C build-gpu out
+  for f in ctest.log cluster.txt compare.txt bench_cuda.json bench_decode.json bench_torch.json; do
+    [ -f "$out/$f" ] && cp "$out/$f" "$OUT/"
+  done
+}
+trap deliver EXIT
 start=$(date +%s)
 step() { echo "== [$(( $(date +%s) - start ))s] $*"; }
 status=0
@@ -41,6 +52,10 @@ step "ctest -L gpu"
 timeout 180 ctest --test-dir build-gpu -L gpu --output-on-failure 2>&1 | tee "$out/ctest.log" | tail -40
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 grep -q "Skipped" "$out/ctest.log" && { echo "gpu tests were SKIPPED: no device visible"; status=1; }
+
+step "GPU actors as processes: context + denoiser over CUDA IPC vs shared memory"
+timeout 150 tools/device_cluster_check.sh "$out/cluster" 2>&1 | tee "$out/cluster.txt" | tail -12
+case "${PIPESTATUS[0]}" in 0|77) ;; *) status=1 ;; esac
 
 if [ "$bench" = 1 ]; then
   step "CUDA kernel benchmark"
