@@ -14,12 +14,17 @@ using step_atom = caf::atom_constant<caf::atom("tt_step")>;
 // armed at a time, see ContextState::deadlines).
 using deadline_atom = caf::atom_constant<caf::atom("tt_dline")>;
 
+// "The NCCL channel join of (denoiser key) ended" (from the joining thread, actors/channel_join.hpp).
+using nccl_joined_atom = caf::atom_constant<caf::atom("tt_njoin")>;
+
 // A context actor as spawned: its public interface plus its own loop. Remote
 // peers see it as msg::context_actor (a superset is assignable in CAF).
 using context_impl = msg::context_actor::extend<caf::reacts_to<step_atom>,
-                                                caf::reacts_to<deadline_atom>>;
+                                                caf::reacts_to<deadline_atom>,
+                                                caf::reacts_to<nccl_joined_atom, uint64_t>>;
 
 // A denoiser as spawned: its public interface plus its own loop.
-using denoiser_impl = msg::denoiser_actor::extend<caf::reacts_to<step_atom>>;
+using denoiser_impl = msg::denoiser_actor::extend<caf::reacts_to<step_atom>,
+                                                  caf::reacts_to<nccl_joined_atom, uint64_t>>;
 
 }  // namespace tt::actors

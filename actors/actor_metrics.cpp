@@ -63,6 +63,7 @@ std::string_view transport_label(msg::cache_transport transport) {
     case msg::cache_transport::shared_memory: return mon::names::transport::shared_memory;
     case msg::cache_transport::inline_bytes: return mon::names::transport::network;
     case msg::cache_transport::cuda_ipc: return mon::names::transport::cuda_ipc;
+    case msg::cache_transport::nccl: return mon::names::transport::nccl;
   }
   return mon::names::transport::network;
 }
@@ -162,7 +163,7 @@ DenoiserMetrics::DenoiserMetrics(mon::Metrics* metrics) : m_(metrics) {
   if (m_ == nullptr) return;
   denoiser_batch_ = &m_->forward_batch_size.with({"tower", mon::names::tower::denoiser});
   for (auto t : {msg::cache_transport::in_process, msg::cache_transport::shared_memory,
-                 msg::cache_transport::inline_bytes, msg::cache_transport::cuda_ipc}) {
+                 msg::cache_transport::inline_bytes, msg::cache_transport::cuda_ipc, msg::cache_transport::nccl}) {
     transfer_bytes_[static_cast<size_t>(t)] = &m_->handle_transfer_bytes.with({"transport", transport_label(t)});
     transfer_seconds_[static_cast<size_t>(t)] = &m_->handle_transfer_duration.with({"transport", transport_label(t)});
   }
@@ -172,7 +173,12 @@ void DenoiserMetrics::handle_applied(const msg::cache_handle& handle, metrics_cl
   if (m_ == nullptr) return;
   const auto t = static_cast<size_t>(handle.transport);
   if (t >= std::size(transfer_bytes_)) return;  // apply() refuses unknown transports
-  transfer_bytes_[t]->inc(handle.kv_delta.size() + handle.mamba_state.size());
+  // Bytes moved to this denoiser: carried in the message, or over the NCCL channel beside it.
+  const uint64_t moved = handle.transport == msg::cache_transport::nccl
+                             ? msg::kv_delta_bytes(handle.attention_layers, handle.kv_row_bytes, handle.delta_from_epoch,
+                                                   handle.epoch).value_or(0) + handle.mamba_bytes
+                             : handle.kv_delta.size() + handle.mamba_state.size();
+  transfer_bytes_[t]->inc(moved);
   transfer_seconds_[t]->observe(seconds_since(start));
 }
 

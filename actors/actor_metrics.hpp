@@ -100,8 +100,8 @@ public:
 private:
   mon::Metrics* m_;
   mon::Histogram* denoiser_batch_ = nullptr;
-  mon::Counter* transfer_bytes_[4] = {};         // by wire value of msg::cache_transport
-  mon::Histogram* transfer_seconds_[4] = {};
+  mon::Counter* transfer_bytes_[5] = {};         // by wire value of msg::cache_transport
+  mon::Histogram* transfer_seconds_[5] = {};
 };
 
 }  // namespace tt::actors

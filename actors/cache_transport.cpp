@@ -23,7 +23,9 @@ CacheShape CacheShape::of(const ModelConfig& c) {
 }
 
 msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee) {
-  if (owner.node != lessee.node) return msg::cache_transport::inline_bytes;
+  if (owner.node != lessee.node)
+    return owner.device >= 0 && lessee.device >= 0 && owner.nccl && lessee.nccl ? msg::cache_transport::nccl
+                                                                                  : msg::cache_transport::inline_bytes;
   if (owner.pid == lessee.pid) return msg::cache_transport::in_process;
   return owner.device >= 0 && lessee.device >= 0 ? msg::cache_transport::cuda_ipc : msg::cache_transport::shared_memory;
 }
@@ -33,6 +35,7 @@ bool parse_transport_policy(const std::string& text, TransportPolicy& out) {
   if (text == "shm") return out = TransportPolicy::shared_memory, true;
   if (text == "inline") return out = TransportPolicy::inline_bytes, true;
   if (text == "cuda-ipc") return out = TransportPolicy::cuda_ipc, true;
+  if (text == "nccl") return out = TransportPolicy::nccl, true;
   return false;
 }
 
@@ -60,6 +63,18 @@ bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy pol
         return false;
       }
       out = msg::cache_transport::cuda_ipc;
+      return true;
+    case TransportPolicy::nccl:
+      if (owner.node == lessee.node && owner.pid == lessee.pid) {
+        error = "NCCL transport forced, but the denoiser is in this process";
+        return false;
+      }
+      if (owner.device < 0 || lessee.device < 0 || !owner.nccl || !lessee.nccl) {
+        error = std::string("NCCL transport forced, but the ") + (owner.device < 0 || !owner.nccl ? "context" : "denoiser") +
+                " does not run on a GPU with NCCL (--device; libnccl.so.2)";
+        return false;
+      }
+      out = msg::cache_transport::nccl;
       return true;
   }
   error = "unknown transport policy";
@@ -175,6 +190,17 @@ msg::cache_handle region_handle(const DeviceRegion& region, const CacheShape& sh
   return h;
 }
 
+msg::cache_handle nccl_handle(uint64_t epoch, int device, const CacheShape& shape, const Peer& owner,
+                              uint64_t sequence, uint64_t from_epoch) {
+  CacheView extent;
+  extent.length = static_cast<int>(epoch);
+  msg::cache_handle h = handle_header(extent, shape, owner, sequence);
+  h.transport = msg::cache_transport::nccl;
+  h.device = device;
+  h.delta_from_epoch = from_epoch > epoch ? 0 : from_epoch;  // the lessee is ahead of us: start over
+  return h;
+}
+
 msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
                               uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch) {
   msg::cache_handle h = handle_header(view, shape, owner, sequence);
@@ -183,7 +209,8 @@ msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, co
     case msg::cache_transport::in_process: h.in_process_token = in_process::put(view); break;
     case msg::cache_transport::shared_memory:
     case msg::cache_transport::cuda_ipc:
-      // Published through shm::SegmentTable or region_handle; carried as bytes when asked here.
+    case msg::cache_transport::nccl:
+      // Published through shm::SegmentTable, region_handle or nccl_handle; carried as bytes when asked here.
       h.transport = msg::cache_transport::inline_bytes;
       [[fallthrough]];
     case msg::cache_transport::inline_bytes: {
@@ -206,18 +233,18 @@ msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, co
   return h;
 }
 
-ReplicaStore::ReplicaStore(Peer self, CacheShape shape, std::unique_ptr<RegionImporter> importer)
+ReplicaStore::ReplicaStore(Peer self, CacheShape shape, std::unique_ptr<DeviceCacheReader> reader)
     : self_(std::move(self)),
       shape_(shape),
       mappings_(std::make_unique<shm::MappingTable>(self_)),
-      importer_(std::move(importer)) {}
+      reader_(std::move(reader)) {}
 
 ReplicaStore::~ReplicaStore() = default;
 
 void ReplicaStore::drop(uint64_t sequence) {
   replicas_.erase(sequence);
   mappings_->drop(sequence);
-  if (importer_) importer_->drop(sequence);
+  if (reader_) reader_->drop(sequence);
   imported_.erase(sequence);
 }
 
@@ -259,6 +286,7 @@ bool ReplicaStore::apply(const msg::cache_handle& h, CacheView& out, std::string
       }
       return true;
     case msg::cache_transport::cuda_ipc: return apply_region(h, out, error);
+    case msg::cache_transport::nccl: return apply_nccl(h, out, error);
     case msg::cache_transport::inline_bytes: break;
   }
   Replica& r = replicas_[h.sequence_id];
@@ -306,7 +334,7 @@ bool ReplicaStore::apply_region(const msg::cache_handle& h, CacheView& out, std:
   replicas_.erase(h.sequence_id);
   mappings_->drop(h.sequence_id);
   const std::string what = "cuda_ipc cache handle of sequence " + std::to_string(h.sequence_id);
-  if (!importer_) return error = what + ", but this denoiser does not run on a GPU (--device)", false;
+  if (!reader_) return error = what + ", but this denoiser does not run on a GPU (--device)", false;
   if (h.owner_node != self_.node)
     return error = what + " from node " + h.owner_node + ": CUDA IPC works within one node", false;
   DeviceRegion r;
@@ -318,7 +346,22 @@ bool ReplicaStore::apply_region(const msg::cache_handle& h, CacheView& out, std:
   r.v_offset = h.region_v_offset;
   r.mamba_offset = h.region_mamba_offset;
   r.length = static_cast<int>(h.epoch);
-  if (!importer_->view(h.sequence_id, r, out, error)) {
+  if (!reader_->map_region(h.sequence_id, r, out, error)) {
+    imported_.erase(h.sequence_id);
+    return false;
+  }
+  imported_.insert(h.sequence_id);
+  return true;
+}
+
+bool ReplicaStore::apply_nccl(const msg::cache_handle& h, CacheView& out, std::string& error) {
+  replicas_.erase(h.sequence_id);
+  mappings_->drop(h.sequence_id);
+  const std::string what = "nccl cache handle of sequence " + std::to_string(h.sequence_id);
+  if (!reader_) return error = what + ", but this denoiser does not run on a GPU (--device)", false;
+  if (!channel_) return error = what + ", but no NCCL channel to its owner was joined", false;
+  if (!reader_->receive(h.sequence_id, static_cast<int>(h.delta_from_epoch), static_cast<int>(h.epoch), *channel_,
+                        out, error)) {
     imported_.erase(h.sequence_id);
     return false;
   }

@@ -37,25 +37,26 @@ struct Peer {
   std::string node;
   uint64_t pid = 0;
   int device = -1;  // the GPU its caches live on (owner) or it maps them to (lessee), -1: none
+  bool nccl = false;  // it can move caches GPU to GPU over NCCL (a channel factory is installed)
 };
 
 // The one place the transport of a pair of actors is chosen: same process ->
 // in_process; same node -> cuda_ipc when both sides are on GPUs (the cache
-// never leaves device memory), else shared_memory (zero copy); otherwise
-// inline_bytes.
+// never leaves device memory), else shared_memory (zero copy); other nodes ->
+// nccl when both sides are on GPUs with NCCL (GPU to GPU), else inline_bytes.
 msg::cache_transport choose_transport(const Peer& owner, const Peer& lessee);
 
 // What the operator asked for (`--transport`); auto is choose_transport.
-enum class TransportPolicy : uint8_t { automatic, shared_memory, inline_bytes, cuda_ipc };
+enum class TransportPolicy : uint8_t { automatic, shared_memory, inline_bytes, cuda_ipc, nccl };
 
-// "auto" | "shm" | "inline" | "cuda-ipc" -> policy; false when the text is none of them.
+// "auto" | "shm" | "inline" | "cuda-ipc" | "nccl" -> policy; false when the text is none of them.
 bool parse_transport_policy(const std::string& text, TransportPolicy& out);
 // The accepted policy names, for help texts and errors.
-inline constexpr const char* kTransportPolicies = "auto, shm, inline or cuda-ipc";
+inline constexpr const char* kTransportPolicies = "auto, shm, inline, cuda-ipc or nccl";
 
 // choose_transport under a forced policy; false with `error` when the policy
-// cannot hold for this pair (shared memory or CUDA IPC across nodes, CUDA IPC
-// without a GPU on both sides).
+// cannot hold for this pair (shared memory or CUDA IPC across nodes, NCCL
+// within a process, a GPU transport without GPUs (and NCCL) on both sides).
 bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy policy, msg::cache_transport& out,
                       std::string& error);
 
@@ -95,6 +96,12 @@ msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, 
 msg::cache_handle region_handle(const DeviceRegion& region, const CacheShape& shape, const Peer& owner,
                                 uint64_t sequence);
 
+// Owner side: the nccl handle of a sequence's cache of `epoch` rows on GPU `device`,
+// for a lessee that has rows [0, from_epoch) already; the bytes follow over the
+// pair's channel (ContextCore::send_rows).
+msg::cache_handle nccl_handle(uint64_t epoch, int device, const CacheShape& shape, const Peer& owner,
+                              uint64_t sequence, uint64_t from_epoch);
+
 // Owner side: the handle of `view` (a sequence's cache at a block boundary) for
 // a lessee that has rows [0, from_epoch) already. in_process registers a lease.
 msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
@@ -106,11 +113,11 @@ class MappingTable;
 
 // Lessee side: per-sequence replicas built from inline_bytes handles (K/V rows
 // appended, Mamba state replaced), read-only mappings of shared_memory
-// handles, device mappings of cuda_ipc handles (through `importer`, which a
+// handles, device mappings of cuda_ipc handles (through `reader`, which a
 // denoiser on a GPU has), and lookups of in-process leases.
 class ReplicaStore {
 public:
-  ReplicaStore(Peer self, CacheShape shape, std::unique_ptr<RegionImporter> importer = nullptr);
+  ReplicaStore(Peer self, CacheShape shape, std::unique_ptr<DeviceCacheReader> reader = nullptr);
   ~ReplicaStore();
   // Checks the handle and returns a view valid until the next apply() or drop()
   // of the same sequence; on failure `error` says why and the replica is dropped.
@@ -121,7 +128,12 @@ public:
   uint64_t epoch_of(uint64_t sequence) const;
   size_t size() const { return replicas_.size(); }
   // The GPU cuda_ipc handles are mapped to, -1 when this store takes none.
-  int device() const { return importer_ ? importer_->device() : -1; }
+  int device() const { return reader_ ? reader_->device() : -1; }
+  // The NCCL channel to the owner over which nccl handles' bytes come (after nccl_join).
+  void set_channel(std::unique_ptr<CacheChannel> channel) { channel_ = std::move(channel); }
+  void abort_channel() {
+    if (channel_) channel_->abort();
+  }
 
 private:
   struct Replica {
@@ -133,10 +145,12 @@ private:
   CacheShape shape_;
   std::map<uint64_t, Replica> replicas_;
   std::unique_ptr<shm::MappingTable> mappings_;
-  std::unique_ptr<RegionImporter> importer_;
-  std::set<uint64_t> imported_;  // sequences with a cuda_ipc mapping
+  std::unique_ptr<DeviceCacheReader> reader_;
+  std::set<uint64_t> imported_;  // sequences with a cuda_ipc mapping or an nccl mirror
+  std::unique_ptr<CacheChannel> channel_;
 
   bool apply_region(const msg::cache_handle& h, CacheView& out, std::string& error);
+  bool apply_nccl(const msg::cache_handle& h, CacheView& out, std::string& error);
 };
 
 }  // namespace tt::actors

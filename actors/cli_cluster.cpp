@@ -25,7 +25,8 @@
 #include "model/cuda/gpu_backend.hpp"
 #include "model/cuda/gpu_context.hpp"
 #include "model/cuda/gpu_denoiser.hpp"
-#include "model/cuda/gpu_region_import.hpp"
+#include "model/cuda/gpu_cache_reader.hpp"
+#include "model/cuda/gpu_channel.hpp"
 #endif
 
 namespace tt::cli {
@@ -34,13 +35,13 @@ namespace {
 constexpr const char* kContextHelp =
     "usage: twotower context --listen HOST:PORT [--model DIR] [--threads N] [--log-blocks]\n"
     "                        [--device N]  (CUDA: the context tower and caches on GPU N)\n"
-    "                        [--transport auto|shm|inline|cuda-ipc] [--metrics HOST:PORT]\n"
+    "                        [--transport auto|shm|inline|cuda-ipc|nccl] [--metrics HOST:PORT]\n"
     "  Serves generate/score requests; denoisers register with it. PORT 0 picks a free port;\n"
     "  the first line on stdout is 'listening on HOST:PORT'.\n"
     "  --transport: how cache snapshots reach denoisers; auto = on this host CUDA IPC when\n"
     "  both run on GPUs (--device: the cache stays in device memory), else shared memory;\n"
-    "  bytes over the connection from other hosts. shm and cuda-ipc refuse denoisers they\n"
-    "  cannot serve that way.\n"
+    "  from other hosts NCCL GPU to GPU when both run on GPUs with libnccl.so.2, else bytes\n"
+    "  over the connection. shm, cuda-ipc and nccl refuse denoisers they cannot serve so.\n"
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
     "  'metrics on HOST:PORT' next.\n"
     "  --compute cpu|mock --profile FILE   mock: skip the math, take the profile's time\n";
@@ -101,8 +102,15 @@ static void install_gpu(const Model& model, const std::string& device, const std
     install_context_compute([&model, d] { return gpu::context_compute(model.config, *model.weights.checkpoint, d); });
   else {
     install_denoiser_compute([&model, d] { return gpu::denoiser_compute(model.config, *model.weights.checkpoint, d); });
-    install_region_importer([&model, d] { return gpu::region_importer(model.config, d); });
+    install_device_cache_reader([&model, d] { return gpu::device_cache_reader(model.config, d); });
   }
+  // Caches to and from GPUs of other nodes: NCCL when it loads here, else bytes over the connection.
+  std::string why;
+  if (auto channels = gpu::channel_factory(d, std::chrono::seconds(30), why))
+    install_channel_factory(std::move(channels));
+  else
+    std::fprintf(stderr, "twotower %s: no NCCL (%s): caches to or from other nodes travel as bytes\n", role.c_str(),
+                 why.c_str());
 #else
   (void)model, (void)role;
   throw Error("--device " + device + ": this build has no CUDA (configure with -DTWOTOWER_CUDA=ON where nvcc is installed)");

@@ -206,6 +206,7 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
     st.shape = CacheShape::of(model.config);
     st.self_peer = this_process();
     st.self_peer.device = st.core->device();
+    st.self_peer.nccl = st.self_peer.device >= 0 && static_cast<bool>(installed_channel_factory());
     if (const size_t stale = shm::remove_stale_objects())
       std::fprintf(stderr, "twotower context: removed %zu shared memory object(s) of dead processes\n", stale);
     st.segments = std::make_unique<shm::SegmentTable>(st.self_peer, st.shape);
@@ -282,6 +283,7 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
         }
       },
       [=](deadline_atom) { on_deadlines(self); },
+      [=](nccl_joined_atom, uint64_t key) { on_nccl_joined(self, key); },
     };
   });
 }

@@ -33,8 +33,8 @@ msg::transport_stats& stats_for(ContextState& st, msg::cache_transport t) {
   return s;
 }
 
-// Sticky per sequence; otherwise the least loaded denoiser, preferring those
-// that have not failed this job already.
+// Sticky per sequence; otherwise the least loaded ready denoiser, preferring
+// those that have not failed this job already.
 uint64_t pick_denoiser(ContextState& st, const ContextState::Job& j) {
   const uint64_t sequence = j.job.sequence_id;
   auto s = st.seqs.find(sequence);
@@ -42,6 +42,7 @@ uint64_t pick_denoiser(ContextState& st, const ContextState::Job& j) {
   uint64_t best = 0;
   std::pair<bool, uint32_t> best_rank{true, UINT32_MAX};
   for (auto& [key, d] : st.denoisers) {
+    if (!d.ready) continue;
     const std::pair<bool, uint32_t> rank{j.failed_on.count(key) != 0, d.load};
     if (rank < best_rank) best = key, best_rank = rank;
   }
@@ -54,6 +55,12 @@ uint64_t pick_denoiser(ContextState& st, const ContextState::Job& j) {
 msg::cache_handle publish(ContextState& st, uint64_t key, ContextState::Job& j) {
   const auto& d = st.denoisers.at(key);
   const uint64_t seq = j.job.sequence_id;
+  if (d.transport == msg::cache_transport::nccl) {  // the bytes follow over the channel (send_rows)
+    auto h = nccl_handle(static_cast<uint64_t>(j.job.seed.length), st.self_peer.device, st.shape, st.self_peer, seq,
+                         st.book.epoch_of(key, seq));
+    st.book.record(key, seq, h.epoch);
+    return h;
+  }
   if (d.transport == msg::cache_transport::cuda_ipc) {
     DeviceRegion region;
     if (st.core->export_region(seq, region)) return region_handle(region, st.shape, st.self_peer, seq);
@@ -72,6 +79,81 @@ msg::cache_handle publish(ContextState& st, uint64_t key, ContextState::Job& j) 
   auto h = make_handle(j.job.seed, st.shape, st.self_peer, seq, t, st.book.epoch_of(key, seq));
   if (h.transport == msg::cache_transport::inline_bytes) st.book.record(key, seq, h.epoch);
   return h;
+}
+
+// The denoiser's channel broke or its setup failed: its blocks travel as bytes from now on.
+void nccl_fallback(ContextState& st, uint64_t key, const std::string& why) {
+  auto& d = st.denoisers.at(key);
+  std::fprintf(stderr, "twotower context: NCCL channel to denoiser %llu: %s; its caches travel as bytes\n",
+               static_cast<unsigned long long>(key), why.c_str());
+  if (d.channel) d.channel->abort();
+  d.channel.reset();
+  d.join.reset();
+  d.transport = msg::cache_transport::inline_bytes;
+  d.ready = true;
+  st.book.forget_lessee(key);  // its mirror and our book restart from row 0
+}
+
+// Both sides of denoiser `key`'s channel join have ended: ready, or bytes instead.
+void nccl_settle(context_self self, uint64_t key) {
+  auto& st = self->state;
+  auto it = st.denoisers.find(key);
+  if (it == st.denoisers.end() || it->second.ready) return;
+  auto& d = it->second;
+  if (!d.peer_joined || !d.join || !d.join->done()) return;
+  std::string error;
+  d.channel = d.join->take(error);
+  if (!d.channel) {
+    nccl_fallback(st, key, "our join failed: " + error);
+  } else if (!d.peer_joined->empty()) {
+    nccl_fallback(st, key, "the denoiser's join failed: " + *d.peer_joined);
+  } else {
+    d.join.reset();
+    d.ready = true;
+    std::fprintf(stderr, "twotower context: NCCL channel to denoiser %llu joined\n",
+                 static_cast<unsigned long long>(key));
+  }
+  drain_queue(self);
+}
+
+// Starts the NCCL channel of a denoiser registered with the nccl transport: rank 0
+// here (on a thread), rank 1 there (nccl_join).
+void start_nccl(context_self self, uint64_t key) {
+  auto& st = self->state;
+  auto& d = st.denoisers.at(key);
+  const ChannelFactory& factory = installed_channel_factory();
+  std::string id;
+  try {
+    id = factory.new_id();
+  } catch (const std::exception& e) {
+    return nccl_fallback(st, key, e.what());
+  }
+  d.ready = false;
+  auto me = caf::actor_cast<context_impl>(self);
+  d.join = ChannelJoin::start(factory, id, 0, [me, key] { caf::anon_send(me, nccl_joined_atom::value, key); });
+  self->request(d.hdl, std::chrono::minutes(2), msg::nccl_join{id})
+    .then(
+      [=](const msg::hello_ack& ack) {
+        if (auto it = self->state.denoisers.find(key); it != self->state.denoisers.end())
+          it->second.peer_joined = ack.accepted ? "" : ack.reason;
+        nccl_settle(self, key);
+      },
+      [=](caf::error& err) {
+        if (auto it = self->state.denoisers.find(key); it != self->state.denoisers.end())
+          it->second.peer_joined = caf::to_string(err);
+        nccl_settle(self, key);
+      });
+}
+
+// nccl: the job's K/V delta and Mamba state, posted after its handle went out.
+void send_rows(ContextState& st, uint64_t key, uint64_t seq, uint64_t from) {
+  auto& d = st.denoisers.at(key);
+  try {
+    if (!d.channel || !st.core->send_rows(seq, static_cast<int>(from), *d.channel))
+      nccl_fallback(st, key, "sequence " + std::to_string(seq) + " has no device cache to send");
+  } catch (const std::exception& e) {
+    nccl_fallback(st, key, e.what());  // the denoiser's receive fails; its error re-sends the job as bytes
+  }
 }
 
 // `taken_back`: take_back() already ran (a bad reply rather than an error).
@@ -199,6 +281,7 @@ void dispatch(context_self self, uint64_t job_id) {
   j.token = handle.in_process_token;
   j.denoiser = key;
   j.transport = handle.transport;
+  const uint64_t rows_from = handle.delta_from_epoch;
   d.load++;
   st.metrics.block_sent(job_id, seq);
   auto m = to_wire(j.job, std::move(handle));
@@ -215,6 +298,7 @@ void dispatch(context_self self, uint64_t job_id) {
   self->request(d.hdl, caf::infinite, std::move(m))
     .then([=](msg::block_committed& bc) { on_committed(self, key, job_id, bc); },
           [=](caf::error& err) { on_job_error(self, key, job_id, err); });
+  if (j.transport == msg::cache_transport::nccl) send_rows(st, key, seq, rows_from);
 }
 
 void drain_queue(context_self self) {
@@ -231,18 +315,22 @@ msg::hello_ack add_denoiser(context_self self, const msg::register_denoiser& r, 
   if (!self->current_sender() || !st.greeted.count(self->current_sender()->address()))
     return {false, "register_denoiser before an accepted hello"};
   if (st.denoiser_keys.count(d.address())) return {true, ""};
-  Peer peer{r.node, r.pid, r.device};
+  Peer peer{r.node, r.pid, r.device, r.nccl};
   msg::cache_transport transport{};
   std::string error;
   if (!choose_transport(st.self_peer, peer, st.options.transport, transport, error)) return {false, error};
   const uint64_t key = st.next_key++;
-  st.denoisers[key] = ContextState::Denoiser{d, peer, transport};
+  auto& added = st.denoisers[key];
+  added.hdl = d;
+  added.peer = peer;
+  added.transport = transport;
   st.denoiser_keys[d.address()] = key;
   self->monitor(d);
   st.metrics.peer(mon::names::role::denoiser, mon::names::event::up);
   std::fprintf(stderr, "twotower context: denoiser %llu registered (%s pid %llu, %s transport)\n",
                static_cast<unsigned long long>(key), r.node.c_str(), static_cast<unsigned long long>(r.pid),
                msg::to_string(transport).c_str());
+  if (transport == msg::cache_transport::nccl) start_nccl(self, key);
   drain_queue(self);
   return {true, ""};
 }
@@ -253,6 +341,7 @@ bool on_denoiser_down(context_self self, const caf::down_msg& dm) {
   if (k == st.denoiser_keys.end()) return false;
   const uint64_t key = k->second;
   st.denoiser_keys.erase(k);
+  if (auto& ch = st.denoisers.at(key).channel) ch->abort();  // ends transfers stuck on the dead peer
   st.denoisers.erase(key);
   st.metrics.peer(mon::names::role::denoiser, mon::names::event::down);
   st.greeted.erase(dm.source);
@@ -278,6 +367,8 @@ bool on_denoiser_down(context_self self, const caf::down_msg& dm) {
   }
   return true;
 }
+
+void on_nccl_joined(context_self self, uint64_t key) { nccl_settle(self, key); }
 
 msg::context_stats stats_of(const ContextState& st) {
   msg::context_stats out;

@@ -14,6 +14,7 @@
 #include "actors/actor_atoms.hpp"
 #include "actors/actor_metrics.hpp"
 #include "actors/cache_transport.hpp"
+#include "actors/channel_join.hpp"
 #include "actors/context_actor.hpp"
 #include "actors/deadline_queue.hpp"
 #include "actors/shm_cache.hpp"
@@ -28,6 +29,11 @@ struct ContextState {
     Peer peer;
     msg::cache_transport transport = msg::cache_transport::inline_bytes;
     uint32_t load = 0;  // jobs sent and not answered
+    // nccl: jobs wait until both sides joined the pair's channel (or it fell back to bytes).
+    bool ready = true;
+    std::shared_ptr<ChannelJoin> join;       // our join in progress
+    std::optional<std::string> peer_joined;  // its answer to nccl_join: "" joined, else why not
+    std::unique_ptr<CacheChannel> channel;   // joined
   };
   struct Sequence {
     msg::client_actor client;
@@ -85,6 +91,8 @@ void drain_queue(context_self self);
 msg::hello_ack add_denoiser(context_self self, const msg::register_denoiser& r, const msg::denoiser_actor& d);
 // true when dm was about a denoiser (its jobs are re-sent).
 bool on_denoiser_down(context_self self, const caf::down_msg& dm);
+// Our side of denoiser `key`'s NCCL channel join ended (nccl_joined_atom).
+void on_nccl_joined(context_self self, uint64_t key);
 msg::context_stats stats_of(const ContextState& st);
 
 }  // namespace tt::actors

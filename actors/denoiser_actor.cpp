@@ -9,6 +9,7 @@
 #include "actors/actor_metrics.hpp"
 #include "actors/block_wire.hpp"
 #include "actors/cache_transport.hpp"
+#include "actors/channel_join.hpp"
 #include "model/denoiser_core.hpp"
 #include "monitoring/names.hpp"
 
@@ -24,6 +25,9 @@ struct DenoiserState {
   std::set<uint64_t> finished_while_busy;
   bool step_pending = false;
   DenoiserMetrics metrics;
+  // nccl_join in progress: our join (on its thread) and the answer the context waits for.
+  std::shared_ptr<ChannelJoin> nccl_join;
+  caf::typed_response_promise<msg::hello_ack> nccl_answer;
 };
 
 using self_ptr = denoiser_impl::stateful_pointer<DenoiserState>;
@@ -40,9 +44,9 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
   auto& st = self->state;
   st.model = model;
   st.core = std::make_unique<DenoiserCore>(*model);
-  const auto& importer = installed_region_importer();
+  const auto& reader = installed_device_cache_reader();
   st.replicas =
-      std::make_unique<ReplicaStore>(this_process(), CacheShape::of(model->config), importer ? importer() : nullptr);
+      std::make_unique<ReplicaStore>(this_process(), CacheShape::of(model->config), reader ? reader() : nullptr);
   return {
     [=](const msg::hello& h) -> msg::hello_ack { return msg::answer_hello(h); },
     [=](const msg::denoise_block& m) -> caf::result<msg::block_committed> {
@@ -94,6 +98,27 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
       }
       kick(self);
     },
+    [=](const msg::nccl_join& m) -> caf::result<msg::hello_ack> {
+      auto& st = self->state;
+      const ChannelFactory& factory = installed_channel_factory();
+      if (!factory || st.replicas->device() < 0) return msg::hello_ack{false, "this denoiser has no GPU with NCCL"};
+      if (st.nccl_join) return msg::hello_ack{false, "an NCCL channel join is already in progress"};
+      st.nccl_answer = self->make_response_promise<msg::hello_ack>();
+      auto me = caf::actor_cast<denoiser_impl>(self);
+      st.nccl_join = ChannelJoin::start(factory, m.channel_id, 1,
+                                        [me] { caf::anon_send(me, nccl_joined_atom::value, uint64_t{0}); });
+      return st.nccl_answer;
+    },
+    [=](nccl_joined_atom, uint64_t) {
+      auto& st = self->state;
+      if (!st.nccl_join) return;
+      std::string error;
+      auto channel = st.nccl_join->take(error);
+      st.nccl_join.reset();
+      const bool joined = channel != nullptr;
+      if (joined) st.replicas->set_channel(std::move(channel));
+      st.nccl_answer.deliver(msg::hello_ack{joined, error});
+    },
     [=](const msg::release_handle& r) {
       auto& st = self->state;
       if (st.busy.count(r.sequence_id))
@@ -116,12 +141,14 @@ denoiser_impl spawn_registered_denoiser(caf::actor_system& sys, const Model& mod
     auto behavior = denoiser_behavior(self, &model);
     self->monitor(context);
     self->set_down_handler([=](caf::down_msg&) {
+      self->state.replicas->abort_channel();  // nothing more comes over it
       self->state.metrics.peer(mon::names::role::context, mon::names::event::down);
       on_fail("the context actor is down");
       self->quit();
     });
     Peer me = this_process();
     me.device = self->state.replicas->device();  // takes cuda_ipc handles: on a GPU
+    me.nccl = me.device >= 0 && static_cast<bool>(installed_channel_factory());
     auto fail = [=](std::string why) {
       on_fail(std::move(why));
       self->quit();
@@ -131,7 +158,7 @@ denoiser_impl spawn_registered_denoiser(caf::actor_system& sys, const Model& mod
         [=](const msg::hello_ack& ack) {
           if (!ack.accepted) return fail("the context actor refused us: " + ack.reason);
           auto me_hdl = caf::actor_cast<msg::denoiser_actor>(self);
-          self->request(context, timeout, msg::register_denoiser{me.node, me.pid, 0, me.device}, me_hdl)
+          self->request(context, timeout, msg::register_denoiser{me.node, me.pid, 0, me.device, me.nccl}, me_hdl)
             .then(
               [=](const msg::hello_ack& reg) {
                 if (!reg.accepted) return fail("the context actor refused to register us: " + reg.reason);

@@ -89,6 +89,14 @@ std::optional<std::string> check_transport(const cache_handle& h) {
       return check_region(h);
     case cache_transport::inline_bytes:
       return check_inline_bytes(h);
+    case cache_transport::nccl:
+      if (carries_bytes) return "nccl transport carries bytes";
+      if (h.device < 0) return "nccl transport without a device";
+      if (h.delta_from_epoch > h.epoch)
+        return "delta_from_epoch " + std::to_string(h.delta_from_epoch) + " is after epoch";
+      if (!kv_delta_bytes(h.attention_layers, h.kv_row_bytes, h.delta_from_epoch, h.epoch))
+        return "K/V delta size overflows";
+      return std::nullopt;
   }
   return "unknown transport " + to_string(h.transport);
 }
@@ -101,6 +109,7 @@ std::string to_string(cache_transport t) {
     case cache_transport::shared_memory: return "shared_memory";
     case cache_transport::inline_bytes: return "inline_bytes";
     case cache_transport::cuda_ipc: return "cuda_ipc";
+    case cache_transport::nccl: return "nccl";
   }
   return "cache_transport(" + std::to_string(static_cast<int>(t)) + ")";
 }
@@ -110,7 +119,8 @@ bool is_known(cache_transport t) {
     case cache_transport::in_process:
     case cache_transport::shared_memory:
     case cache_transport::inline_bytes:
-    case cache_transport::cuda_ipc: return true;
+    case cache_transport::cuda_ipc:
+    case cache_transport::nccl: return true;
   }
   return false;
 }

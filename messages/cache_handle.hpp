@@ -20,6 +20,7 @@ enum class cache_transport : uint8_t {
   shared_memory = 1,  // same host: a POSIX shared memory object, read in place (zero copy)
   inline_bytes = 2,   // other host: kv_delta + mamba_state carried in this message
   cuda_ipc = 3,       // same host, both on GPUs: the owner's device memory, mapped by the lessee
+  nccl = 4,           // other host, both on GPUs: K/V delta + Mamba state sent GPU to GPU beside this message
 };
 
 std::string to_string(cache_transport t);
@@ -41,6 +42,9 @@ bool is_known(cache_transport t);
 //   layer, layer by layer, K rows then V rows; mamba_state holds mamba_bytes.
 //   delta_from_epoch is the lessee's last epoch of this sequence (0 at first), so
 //   a sticky denoiser receives each K/V row once.
+// nccl: the same rows and state as inline_bytes, in the same order, but over the
+//   pair's NCCL channel (a transfer per attention layer's K rows, V rows, then one
+//   for the whole Mamba state), posted by the owner right after this message.
 struct cache_handle {
   // Identity: (owner_node, owner_pid, sequence_id, epoch) names the snapshot.
   std::string owner_node;    // node of the owning context actor
@@ -65,7 +69,7 @@ struct cache_handle {
   uint64_t delta_from_epoch = 0;     // inline_bytes: first K/V row in kv_delta
   bytes kv_delta;                    // inline_bytes: see above
   bytes mamba_state;                 // inline_bytes: mamba_bytes bytes
-  int32_t device = -1;               // cuda_ipc: the owner's GPU
+  int32_t device = -1;               // cuda_ipc, nccl: the owner's GPU
   bytes ipc_handle;                  // cuda_ipc: cudaIpcMemHandle_t of the region (64 bytes)
 
   friend bool operator==(const cache_handle&, const cache_handle&) = default;

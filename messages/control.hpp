@@ -19,13 +19,28 @@ struct register_denoiser {
   uint64_t pid = 0;        // the denoiser's process id (same process: in-process handles)
   uint32_t max_batch = 0;  // blocks it refines at once at most
   int32_t device = -1;     // the GPU it computes on and maps CUDA IPC caches to, -1: none
+  bool nccl = false;       // it can receive caches over NCCL (GPU-to-GPU across nodes)
 
   friend bool operator==(const register_denoiser&, const register_denoiser&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_denoiser& x) {
-  return f(caf::meta::type_name("tt.register_denoiser"), x.node, x.pid, x.max_batch, x.device);
+  return f(caf::meta::type_name("tt.register_denoiser"), x.node, x.pid, x.max_batch, x.device, x.nccl);
+}
+
+// Context -> a registered denoiser on another node, both on GPUs: join the NCCL
+// channel `channel_id` (the context joins it too) over which nccl cache handles'
+// bytes will come. accepted = false with a reason when the channel failed.
+struct nccl_join {
+  std::string channel_id;
+
+  friend bool operator==(const nccl_join&, const nccl_join&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, nccl_join& x) {
+  return f(caf::meta::type_name("tt.nccl_join"), x.channel_id);
 }
 
 // The answer to load_atom.

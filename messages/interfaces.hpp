@@ -31,7 +31,9 @@ using denoiser_actor = caf::typed_actor<
   caf::replies_to<denoise_block>::with<block_committed>,
   caf::replies_to<load_atom>::with<load_report>,
   // The owner: the sequence ended, drop what you hold of it (replica, mapping).
-  caf::reacts_to<release_handle>>;
+  caf::reacts_to<release_handle>,
+  // The owner, after registering a GPU denoiser of another node: join its NCCL channel.
+  caf::replies_to<nccl_join>::with<hello_ack>>;
 
 // A context tower: the home of its sequences and their caches.
 using context_actor = caf::typed_actor<

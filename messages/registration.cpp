@@ -27,6 +27,7 @@ void for_each_wire_type(F&& f) {
   f.template operator()<block_committed>("tt.block_committed");
   f.template operator()<release_handle>("tt.release_handle");
   f.template operator()<register_denoiser>("tt.register_denoiser");
+  f.template operator()<nccl_join>("tt.nccl_join");
   f.template operator()<load_report>("tt.load_report");
   f.template operator()<transport_stats>("tt.transport_stats");
   f.template operator()<context_stats>("tt.context_stats");

@@ -44,6 +44,11 @@ public:
   // The sequence's device cache as another process on the node maps it; false when the
   // caches are not on a device or the sequence has none.
   virtual bool export_region(uint64_t sequence_id, DeviceRegion& out) { return (void)sequence_id, (void)out, false; }
+  // Sends the sequence's K/V rows [from, length) and its Mamba state over `channel` (NCCL,
+  // the spans DeviceCacheReader::receive takes); false when its cache is not on a device.
+  virtual bool send_rows(uint64_t sequence_id, int from, CacheChannel& channel) {
+    return (void)sequence_id, (void)from, (void)channel, false;
+  }
   // Logits [rows.size(), vocab] of the given rows of `tokens` run from an empty cache (scoring).
   virtual void score_logits(std::span<const int32_t> tokens, std::span<const int> rows, std::vector<float>& logits) = 0;
 };

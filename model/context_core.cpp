@@ -153,6 +153,10 @@ bool ContextCore::export_region(uint64_t sequence_id, DeviceRegion& out) {
   return !mock_ && seqs_.count(sequence_id) != 0 && compute_->export_region(sequence_id, out);
 }
 
+bool ContextCore::send_rows(uint64_t sequence_id, int from, CacheChannel& channel) {
+  return !mock_ && seqs_.count(sequence_id) != 0 && compute_->send_rows(sequence_id, from, channel);
+}
+
 int ContextCore::device() const { return mock_ ? -1 : compute_->device(); }
 
 ContextEvents ContextCore::step() {

@@ -69,6 +69,8 @@ public:
   CacheView host_seed(uint64_t sequence_id);
   // The sequence's device cache for another process on the node; false when it has none.
   bool export_region(uint64_t sequence_id, DeviceRegion& out);
+  // Its K/V rows [from, length) and Mamba state over a device channel; false when it has none.
+  bool send_rows(uint64_t sequence_id, int from, CacheChannel& channel);
   // The GPU the caches live on, -1 for host memory.
   int device() const;
 

@@ -1,16 +1,23 @@
-// Region views and the process-wide region importer (see device_region.hpp).
+// Region views and the process-wide device cache reader and channel factory (see device_region.hpp).
 #include "model/device_region.hpp"
 
 namespace tt {
 namespace {
-RegionImporterFactory& importer_factory() {
-  static RegionImporterFactory f;
+DeviceCacheReaderFactory& reader_factory() {
+  static DeviceCacheReaderFactory f;
+  return f;
+}
+ChannelFactory& channel_factory() {
+  static ChannelFactory f;
   return f;
 }
 }  // namespace
 
-void install_region_importer(RegionImporterFactory factory) { importer_factory() = std::move(factory); }
-const RegionImporterFactory& installed_region_importer() { return importer_factory(); }
+void install_channel_factory(ChannelFactory factory) { channel_factory() = std::move(factory); }
+const ChannelFactory& installed_channel_factory() { return channel_factory(); }
+
+void install_device_cache_reader(DeviceCacheReaderFactory factory) { reader_factory() = std::move(factory); }
+const DeviceCacheReaderFactory& installed_device_cache_reader() { return reader_factory(); }
 
 CacheView region_view(const void* base, const DeviceRegion& region, const ModelConfig& config) {
   const LayerSlots slots(config);

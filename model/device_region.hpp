@@ -1,7 +1,8 @@
-// GPU-native cache handles on one node (CUDA IPC): a context process keeps each
+// GPU-native cache handles. On one node (CUDA IPC) a context process keeps each
 // sequence's cache in one device allocation and exports it; a denoiser process
-// on the same node maps that allocation and reads the K/V rows and Mamba state
-// in place, so neither side copies the cache through host memory.
+// maps that allocation and reads the K/V rows and Mamba state in place. Across
+// nodes (NCCL) the context sends the new K/V rows and the Mamba state GPU to
+// GPU into the denoiser's mirror. Neither copies the cache through host memory.
 // Plain types and interfaces: model/cuda implements them.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "model/cache.hpp"
@@ -28,24 +30,65 @@ struct DeviceRegion {
   int length = 0;                 // K/V rows (committed tokens)
 };
 
-// Lessee side: maps the regions other processes export and hands out views of them.
-class RegionImporter {
+// A device-to-device byte channel to one peer process on another node (NCCL,
+// model/cuda/gpu_channel.hpp): the owner sends a sequence's new K/V rows and its
+// Mamba state, the lessee receives them into its mirror of the cache.
+struct DeviceSpan {
+  void* data;  // device memory (the owner only reads it)
+  size_t bytes;
+};
+
+class CacheChannel {
 public:
-  virtual ~RegionImporter() = default;
+  virtual ~CacheChannel() = default;
+  // Owner: enqueues `spans` to the peer, in order; returns before they arrive (the
+  // memory must stay as it is until the peer has it: the owner does not extend a
+  // sequence while its block is out). Throws tt::Error when the channel is broken.
+  virtual void send(std::span<const DeviceSpan> spans) = 0;
+  // Lessee: receives into `spans`, in order; returns when they arrived. Throws
+  // tt::Error when the peer fails or does not send in time.
+  virtual void receive(std::span<const DeviceSpan> spans) = 0;
+  // The peer is gone: ends every transfer in flight (never throws).
+  virtual void abort() = 0;
+};
+
+// How a process makes channels (installed where NCCL and a GPU are present):
+// the owner makes an id and joins as rank 0, its lessee joins the same id as
+// rank 1; join blocks until both joined (or throws tt::Error after a timeout).
+struct ChannelFactory {
+  std::function<std::string()> new_id;
+  std::function<std::unique_ptr<CacheChannel>(const std::string& id, int rank)> join;
+  explicit operator bool() const { return new_id && join; }
+};
+void install_channel_factory(ChannelFactory factory);
+const ChannelFactory& installed_channel_factory();
+
+// Lessee side: the device copies of caches a denoiser on a GPU reads, for the two
+// GPU transports: regions of other processes on the node mapped in place (CUDA
+// IPC), and per-sequence mirrors filled over a CacheChannel (NCCL).
+class DeviceCacheReader {
+public:
+  virtual ~DeviceCacheReader() = default;
   // The GPU this process computes on (the views are read from it).
   virtual int device() const = 0;
   // A view of `sequence`'s region (device pointers, out.device set), valid until the next
-  // view() or drop() of the sequence; maps the allocation again only when it changed.
-  // False with `error` when the region cannot be mapped or does not fit the model.
-  virtual bool view(uint64_t sequence, const DeviceRegion& region, CacheView& out, std::string& error) = 0;
+  // call or drop() for the sequence; maps the allocation again only when it changed.
+  // False with `error` when the region cannot be mapped.
+  virtual bool map_region(uint64_t sequence, const DeviceRegion& region, CacheView& out, std::string& error) = 0;
+  // Receives rows [from, to) of every attention layer (K rows then V rows per layer) and
+  // the Mamba state into the sequence's mirror, which must hold `from` rows (0: a new
+  // mirror), and views it. False with `error` when the mirror does not fit or the
+  // transfer fails (the mirror is dropped).
+  virtual bool receive(uint64_t sequence, int from, int to, CacheChannel& channel, CacheView& out,
+                       std::string& error) = 0;
   virtual void drop(uint64_t sequence) = 0;
 };
 
-using RegionImporterFactory = std::function<std::unique_ptr<RegionImporter>()>;
+using DeviceCacheReaderFactory = std::function<std::unique_ptr<DeviceCacheReader>()>;
 // Installed by `twotower denoiser --device N`: denoiser actors made afterwards take
-// cuda_ipc cache handles and say so when they register.
-void install_region_importer(RegionImporterFactory factory);
-const RegionImporterFactory& installed_region_importer();
+// cuda_ipc (and, with a channel factory, nccl) cache handles and say so when they register.
+void install_device_cache_reader(DeviceCacheReaderFactory factory);
+const DeviceCacheReaderFactory& installed_device_cache_reader();
 
 // The CacheView a region shows for `config` when mapped at `base` (checks nothing: the
 // cache handle it came from was checked, messages/cache_handle.hpp).

@@ -42,6 +42,9 @@ public:
   float* ssm(int slot) const { return conv(slot) + conv_floats_; }
   int attention_slots() const { return attention_slots_; }
   int mamba_slots() const { return mamba_slots_; }
+  int kv_dim() const { return kv_dim_; }
+  // The whole Mamba state, one contiguous run from conv(0).
+  size_t mamba_bytes() const { return mamba_slots_ * (conv_floats_ + ssm_floats_) * sizeof(float); }
   size_t bytes() const { return arena_.size() * sizeof(float); }
 
   CacheView view() const;

@@ -5,6 +5,7 @@
 
 #include "model/cuda/gpu_backend.hpp"
 #include "model/cuda/gpu_cache.hpp"
+#include "model/cuda/gpu_cache_reader.hpp"
 #include "model/cuda/gpu_tower.hpp"
 #include "model/cuda/gpu_weights.hpp"
 
@@ -51,6 +52,13 @@ public:
   }
 
   int device() const override { return tower_.device(); }
+
+  bool send_rows(uint64_t sequence_id, int from, CacheChannel& channel) override {
+    auto it = caches_.find(sequence_id);
+    if (it == caches_.end()) return false;
+    channel.send(delta_spans(*it->second, from, it->second->length()));
+    return true;
+  }
 
   bool export_region(uint64_t sequence_id, DeviceRegion& out) override {
     auto it = caches_.find(sequence_id);

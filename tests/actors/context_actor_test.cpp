@@ -197,6 +197,7 @@ msg::denoiser_actor spawn_faulty(caf::actor_system& sys, Reply reply) {
       [reply](const msg::denoise_block& m) { return reply(m); },
       [](msg::load_atom) { return msg::load_report{}; },
       [](const msg::release_handle&) {},
+      [](const msg::nccl_join&) { return msg::hello_ack{false, "no NCCL here"}; },
     };
   });
 }

@@ -78,12 +78,15 @@ struct HostRegion {
 };
 
 // Hands out views of HostRegions by their ipc bytes; records drops.
-struct HostImporter : RegionImporter {
+struct HostImporter : DeviceCacheReader {
   std::map<std::array<uint8_t, 64>, const HostRegion*> regions;
   CacheShape shape;
   std::vector<uint64_t> dropped;
   int device() const override { return 0; }
-  bool view(uint64_t, const DeviceRegion& r, CacheView& out, std::string& error) override {
+  bool receive(uint64_t, int, int, CacheChannel&, CacheView&, std::string& error) override {
+    return error = "not here", false;
+  }
+  bool map_region(uint64_t, const DeviceRegion& r, CacheView& out, std::string& error) override {
     auto it = regions.find(r.ipc);
     if (it == regions.end()) return error = "cannot map: unknown handle", false;
     const uint8_t* base = it->second->bytes.data();
@@ -138,6 +141,49 @@ TEST(CudaIpc, ReplicaStoreViewsTheRegionTheHandleNames) {
   far.owner_node = "n9";
   EXPECT_FALSE(replicas.apply(far, w, error));
   EXPECT_NE(error.find("from node n9: CUDA IPC works within one node"), std::string::npos) << error;
+}
+
+TEST(Nccl, ChosenAcrossNodesWhenBothSidesAreOnGpusWithNccl) {
+  const Peer ctx{"n1", 1, 0, true}, den{"n2", 2, 1, true}, den_no_nccl{"n2", 3, 1}, cpu_den{"n2", 4};
+  EXPECT_EQ(choose_transport(ctx, den), msg::cache_transport::nccl);
+  EXPECT_EQ(choose_transport(ctx, den_no_nccl), msg::cache_transport::inline_bytes);
+  EXPECT_EQ(choose_transport(ctx, cpu_den), msg::cache_transport::inline_bytes);
+  EXPECT_EQ(choose_transport(Peer{"n1", 1, 0}, den), msg::cache_transport::inline_bytes);
+  EXPECT_EQ(choose_transport(ctx, Peer{"n1", 5, 1, true}), msg::cache_transport::cuda_ipc);  // same node
+  TransportPolicy p{};
+  ASSERT_TRUE(parse_transport_policy("nccl", p));
+  msg::cache_transport t{};
+  std::string error;
+  EXPECT_TRUE(choose_transport(ctx, den, p, t, error));
+  EXPECT_EQ(t, msg::cache_transport::nccl);
+  EXPECT_TRUE(choose_transport(ctx, Peer{"n1", 5, 1, true}, p, t, error));  // forced on one node: allowed
+  EXPECT_FALSE(choose_transport(ctx, den_no_nccl, p, t, error));
+  EXPECT_NE(error.find("the denoiser does not run on a GPU with NCCL"), std::string::npos) << error;
+  EXPECT_FALSE(choose_transport(ctx, ctx, p, t, error));
+  EXPECT_NE(error.find("in this process"), std::string::npos) << error;
+  EXPECT_FALSE(parse_transport_policy("NCCL", p));
+}
+
+TEST(Nccl, HandleCarriesOnlyTheDeltaBoundsAndADenoiserNeedsAChannel) {
+  FakeCache cache;
+  cache.grow(6);
+  const Peer owner{"n1", 1, 0, true};
+  auto h = nccl_handle(6, 0, cache.shape, owner, 9, 4);
+  EXPECT_EQ(h.transport, msg::cache_transport::nccl);
+  EXPECT_EQ(h.delta_from_epoch, 4u);
+  EXPECT_EQ(h.device, 0);
+  EXPECT_EQ(msg::check_cache_handle(h), std::nullopt);
+  EXPECT_EQ(nccl_handle(6, 0, cache.shape, owner, 9, 7).delta_from_epoch, 0u);  // lessee ahead: start over
+  CacheView w;
+  std::string error;
+  ReplicaStore cpu(Peer{"n2", 2}, cache.shape);
+  EXPECT_FALSE(cpu.apply(h, w, error));
+  EXPECT_NE(error.find("does not run on a GPU"), std::string::npos) << error;
+  auto reader = std::make_unique<HostImporter>();
+  reader->shape = cache.shape;
+  ReplicaStore gpu(Peer{"n2", 2, 0, true}, cache.shape, std::move(reader));
+  EXPECT_FALSE(gpu.apply(h, w, error));
+  EXPECT_NE(error.find("no NCCL channel to its owner was joined"), std::string::npos) << error;
 }
 
 TEST(CudaIpc, ADenoiserWithoutAGpuRefusesTheHandle) {

@@ -114,6 +114,24 @@ TEST(CacheHandle, CudaIpcNamesADeviceAllocationAndStaysInsideIt) {
   refused(bad, "V rows overlap K rows");
 }
 
+TEST(CacheHandle, NcclCarriesNoBytesAndAnOrderedDelta) {
+  cache_handle h = shm_handle();
+  h.transport = cache_transport::nccl;
+  h.shm_name.clear();
+  h.device = 0;
+  h.delta_from_epoch = 64;
+  EXPECT_EQ(check_cache_handle(h), std::nullopt);
+  cache_handle bad = h;
+  bad.kv_delta = bytes(8);
+  EXPECT_NE(check_cache_handle(bad).value_or("").find("nccl transport carries bytes"), std::string::npos);
+  bad = h;
+  bad.device = -1;
+  EXPECT_NE(check_cache_handle(bad).value_or("").find("nccl transport without a device"), std::string::npos);
+  bad = h;
+  bad.delta_from_epoch = 101;
+  EXPECT_NE(check_cache_handle(bad).value_or("").find("is after epoch"), std::string::npos);
+}
+
 TEST(CacheHandle, InlineBytesCarryOnlyTheDelta) {
   cache_handle h = shm_handle();
   h.transport = cache_transport::inline_bytes;

@@ -65,7 +65,8 @@ void for_each_sample(F&& f) {
   f(block_committed{21, 77, 3, some_tokens(), pack_float32(std::vector<float>{0.5f, 0.99f}), 6},
     "tt.block_committed");
   f(release_handle{77, 48}, "tt.release_handle");
-  f(register_denoiser{"node-c", 555, 64, 2}, "tt.register_denoiser");
+  f(register_denoiser{"node-c", 555, 64, 2, true}, "tt.register_denoiser");
+  f(nccl_join{std::string(256, 'a')}, "tt.nccl_join");
   f(load_report{3, 14}, "tt.load_report");
   const transport_stats ts{cache_transport::shared_memory, 1, 2, 3, 4, 5, 6, 7, 8, 1ull << 40};
   f(ts, "tt.transport_stats");

@@ -12,7 +12,7 @@
 
 #include "kernels/cuda/ipc.hpp"
 #include "model/cuda/gpu_cache.hpp"
-#include "model/cuda/gpu_region_import.hpp"
+#include "model/cuda/gpu_cache_reader.hpp"
 #include "model/tower.hpp"
 #include "model/weights.hpp"
 #include "tests/kernels/cuda/gpu_support.hpp"
@@ -96,17 +96,17 @@ TEST(GpuRegion, Child) {
   const char* text = std::getenv("TT_REGION");
   if (text == nullptr) GTEST_SKIP() << "only run as a child process";
   const ModelConfig config = load_config(model_dir() + "/config.json");
-  auto importer = gpu::region_importer(config, 0);
+  auto importer = gpu::device_cache_reader(config, 0);
   CacheView v;
   std::string error;
-  ASSERT_TRUE(importer->view(7, from_text(text), v, error)) << error;
+  ASSERT_TRUE(importer->map_region(7, from_text(text), v, error)) << error;
   EXPECT_EQ(v.device, 0);
-  ASSERT_TRUE(importer->view(7, from_text(text), v, error)) << error;  // the same mapping again
+  ASSERT_TRUE(importer->map_region(7, from_text(text), v, error)) << error;  // the same mapping again
   std::printf("REGION_SUM=%.17g\n", checksum(v, config, true));
   DeviceRegion bad = from_text(text);
   bad.ipc[0] ^= 0xff;
   bad.ipc[5] ^= 0xff;
-  EXPECT_FALSE(importer->view(8, bad, v, error));
+  EXPECT_FALSE(importer->map_region(8, bad, v, error));
   std::printf("BAD_HANDLE_ERROR=%s\n", error.c_str());
 }
 
