@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # GPU actors as separate processes on one node (run by tools/device_check.sh on
-# the device machine, or by hand where twotower and a GPU are): a context on GPU
-# N and a denoiser on GPU M (default both 0) on loopback, once with the CUDA IPC
-# transport (chosen automatically: the cache never leaves device memory) and
-# once forced through shared memory (host copies). Greedy diffusion and mock-AR
-# must give the same tokens both ways, and the context must have used cuda_ipc.
+# the device machine, or by hand where twotower and a GPU are): a context and a
+# denoiser on GPU 0 on loopback, once with the transport chosen automatically
+# (CUDA IPC: the cache never leaves device memory) and once forced through shared
+# memory (host copies); with two GPUs also the denoiser on GPU 1 over CUDA IPC
+# and over NCCL. Greedy diffusion and mock-AR must give the same tokens every
+# way, and each run must have used the transport it names.
 # The twotower binary and its libraries come from .devdeps/twotower (built here
 # by tools/device_deps.sh), or TWOTOWER=path. Writes logs and JSON under $1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-build-gpu/out/cluster}
-ctx_dev=${CTX_DEVICE:-0}; den_dev=${DEN_DEVICE:-0}
-# DRY_RUN=1: the same processes on the CPU (no --device; checks this script, not CUDA IPC).
-ctx_args=(--device "$ctx_dev"); den_args=(--device "$den_dev")
-[ "${DRY_RUN:-0}" = 1 ] && ctx_args=() && den_args=()
+# DRY_RUN=1: the same processes on the CPU (no --device; checks this script, not the GPU transports).
+dry=${DRY_RUN:-0}
 mkdir -p "$out"
 bin=${TWOTOWER:-.devdeps/twotower/bin/twotower}
 [ -d .devdeps/twotower/lib ] && export LD_LIBRARY_PATH=$PWD/.devdeps/twotower/lib:${LD_LIBRARY_PATH:-}
@@ -26,10 +25,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; pids=(); }
 trap cleanup EXIT
 
-# run TRANSPORT: a context and a denoiser with that transport policy, both modes; 0 on success.
+# run TAG POLICY CTX_GPU DEN_GPU: a context and a denoiser with that transport policy, both modes.
 run() {
-  local t=$1 port="" i
-  "$bin" context --listen 127.0.0.1:0 --model $model "${ctx_args[@]}" --transport "$t" --log-blocks \
+  local t=$1 policy=$2 port="" i ctx_args=(--device "$3") den_args=(--device "$4")
+  [ "$dry" = 1 ] && ctx_args=() && den_args=()
+  "$bin" context --listen 127.0.0.1:0 --model $model "${ctx_args[@]}" --transport "$policy" --log-blocks \
     > "$out/context-$t.out" 2> "$out/context-$t.err" &
   pids+=($!)
   for i in $(seq 1 300); do
@@ -49,22 +49,28 @@ run() {
   cleanup
 }
 
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU")
 status=0
-run auto || status=1
-run shm || status=1
-if [ $status = 0 ]; then
-  [ "${DRY_RUN:-0}" = 1 ] || grep -q "cuda_ipc" "$out/context-auto.err" ||
-    { echo "FAIL: the auto run did not use cuda_ipc"; status=1; }
+run shm shm 0 0 || status=1
+# tag, policy, context GPU, denoiser GPU, the transport the context must report
+runs=("auto auto 0 0 cuda_ipc")
+[ "${gpus:-0}" -ge 2 ] && runs+=("ipc2 cuda-ipc 0 1 cuda_ipc" "nccl nccl 0 1 nccl")
+[ "$dry" = 1 ] && runs=("auto auto 0 0 shared_memory")
+for r in "${runs[@]}"; do
+  set -- $r
+  run "$1" "$2" "$3" "$4" || { status=1; continue; }
+  grep -q "sent to denoiser" "$out/context-$1.err" && ! grep "sent to denoiser" "$out/context-$1.err" | grep -qv ", $5," &&
+    echo "$1: every block went over $5" || { echo "FAIL: $1 did not send every block over $5"; status=1; }
   for mode in diffusion mock-ar; do
-    python3 - "$out/$mode-auto.json" "$out/$mode-shm.json" "$mode" <<'PY' || status=1
+    python3 - "$out/$mode-$1.json" "$out/$mode-shm.json" "$mode ($1 vs shm)" <<'PY' || status=1
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 ta, tb = a.get("token_ids"), b.get("token_ids")
-print(f"{sys.argv[3]}: auto (cuda_ipc) {len(ta)} tokens, shm {len(tb)} tokens, identical: {ta == tb}")
-print("  text:", repr(a.get("text", ""))[:200])
+print(f"{sys.argv[3]}: {len(ta)} vs {len(tb)} tokens, identical: {ta == tb}")
+print("  text:", repr(a.get("text", ""))[:160])
 sys.exit(0 if ta == tb and ta else 1)
 PY
   done
-fi
+done
 echo "cluster check status $status"
 exit $status
