@@ -330,11 +330,18 @@ bool ReplicaStore::apply(const msg::cache_handle& h, CacheView& out, std::string
   return true;
 }
 
-bool ReplicaStore::apply_region(const msg::cache_handle& h, CacheView& out, std::string& error) {
-  replicas_.erase(h.sequence_id);
+bool ReplicaStore::takes_device_handle(const msg::cache_handle& h, std::string& error) {
+  replicas_.erase(h.sequence_id);  // a sequence's bytes come one way at a time
   mappings_->drop(h.sequence_id);
+  if (reader_) return true;
+  error = msg::to_string(h.transport) + " cache handle of sequence " + std::to_string(h.sequence_id) +
+          ", but this denoiser does not run on a GPU (--device)";
+  return false;
+}
+
+bool ReplicaStore::apply_region(const msg::cache_handle& h, CacheView& out, std::string& error) {
+  if (!takes_device_handle(h, error)) return false;
   const std::string what = "cuda_ipc cache handle of sequence " + std::to_string(h.sequence_id);
-  if (!reader_) return error = what + ", but this denoiser does not run on a GPU (--device)", false;
   if (h.owner_node != self_.node)
     return error = what + " from node " + h.owner_node + ": CUDA IPC works within one node", false;
   DeviceRegion r;
@@ -355,11 +362,11 @@ bool ReplicaStore::apply_region(const msg::cache_handle& h, CacheView& out, std:
 }
 
 bool ReplicaStore::apply_nccl(const msg::cache_handle& h, CacheView& out, std::string& error) {
-  replicas_.erase(h.sequence_id);
-  mappings_->drop(h.sequence_id);
-  const std::string what = "nccl cache handle of sequence " + std::to_string(h.sequence_id);
-  if (!reader_) return error = what + ", but this denoiser does not run on a GPU (--device)", false;
-  if (!channel_) return error = what + ", but no NCCL channel to its owner was joined", false;
+  if (!takes_device_handle(h, error)) return false;
+  if (!channel_)
+    return error = "nccl cache handle of sequence " + std::to_string(h.sequence_id) +
+                   ", but no NCCL channel to its owner was joined",
+           false;
   if (!reader_->receive(h.sequence_id, static_cast<int>(h.delta_from_epoch), static_cast<int>(h.epoch), *channel_,
                         out, error)) {
     imported_.erase(h.sequence_id);

@@ -149,6 +149,8 @@ private:
   std::set<uint64_t> imported_;  // sequences with a cuda_ipc mapping or an nccl mirror
   std::unique_ptr<CacheChannel> channel_;
 
+  // Drops what other transports hold of the sequence; false with `error` without a reader.
+  bool takes_device_handle(const msg::cache_handle& h, std::string& error);
   bool apply_region(const msg::cache_handle& h, CacheView& out, std::string& error);
   bool apply_nccl(const msg::cache_handle& h, CacheView& out, std::string& error);
 };

@@ -8,22 +8,17 @@
 #include <stdexcept>
 
 #include "kernels/cuda/device.hpp"
+#include "kernels/cuda/hex.hpp"
 
 namespace tt::cuda {
 
 std::string IpcHandle::to_hex() const {
-  std::string s = std::to_string(device) + ":" + std::to_string(size) + ":";
-  char b[3];
-  for (uint8_t v : bytes) {
-    std::snprintf(b, sizeof b, "%02x", v);
-    s += b;
-  }
-  return s;
+  return std::to_string(device) + ":" + std::to_string(size) + ":" + hex_encode(bytes.data(), bytes.size());
 }
 
 IpcHandle IpcHandle::from_hex(const std::string& text) {
   const size_t a = text.find(':'), b = text.find(':', a == std::string::npos ? a : a + 1);
-  if (a == std::string::npos || b == std::string::npos || text.size() - b - 1 != 128)
+  if (a == std::string::npos || b == std::string::npos)
     throw std::invalid_argument("CUDA IPC handle: expected DEVICE:SIZE:<128 hex digits>");
   IpcHandle h;
   try {
@@ -32,15 +27,7 @@ IpcHandle IpcHandle::from_hex(const std::string& text) {
   } catch (const std::exception&) {
     throw std::invalid_argument("CUDA IPC handle: bad device or size");
   }
-  auto digit = [&](size_t pos) {
-    const char c = text[pos];
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    throw std::invalid_argument("CUDA IPC handle: bad hex digit");
-  };
-  for (size_t i = 0; i < 64; ++i)
-    h.bytes[i] = static_cast<uint8_t>(digit(b + 1 + 2 * i) * 16 + digit(b + 2 + 2 * i));
+  hex_decode(std::string_view(text).substr(b + 1), h.bytes.data(), h.bytes.size(), "CUDA IPC handle");
   return h;
 }
 

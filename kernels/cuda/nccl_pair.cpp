@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/device.hpp"
+#include "kernels/cuda/hex.hpp"
 
 namespace tt::cuda {
 namespace {
@@ -113,29 +114,11 @@ bool nccl_available(std::string* why) {
   return a.ok;
 }
 
-std::string NcclId::to_hex() const {
-  std::string s;
-  s.reserve(2 * bytes.size());
-  char b[3];
-  for (uint8_t v : bytes) {
-    std::snprintf(b, sizeof b, "%02x", v);
-    s += b;
-  }
-  return s;
-}
+std::string NcclId::to_hex() const { return hex_encode(bytes.data(), bytes.size()); }
 
 NcclId NcclId::from_hex(const std::string& text) {
   NcclId id;
-  if (text.size() != 2 * id.bytes.size()) throw std::invalid_argument("NCCL id: expected 256 hex digits");
-  auto digit = [&](size_t pos) {
-    const char c = text[pos];
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    throw std::invalid_argument("NCCL id: bad hex digit");
-  };
-  for (size_t i = 0; i < id.bytes.size(); ++i)
-    id.bytes[i] = static_cast<uint8_t>(digit(2 * i) * 16 + digit(2 * i + 1));
+  hex_decode(text, id.bytes.data(), id.bytes.size(), "NCCL id");
   return id;
 }
 
@@ -220,32 +203,14 @@ void NcclPair::post(const char* what, std::span<const SendSegment> sends, std::s
 }
 
 void NcclPair::wait(cudaStream_t stream, std::chrono::milliseconds timeout) {
-  const NcclApi& nccl = api();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (aborted_) throw std::runtime_error("NCCL channel aborted");
-      ncclResult_t state = ncclSuccess;
-      if (const ncclResult_t r = nccl.CommGetAsyncError(comm_, &state); r != ncclSuccess) state = r;
-      if (state != ncclSuccess && state != ncclInProgress) {
-        abort_locked();
-        throw std::runtime_error("NCCL transfer failed: " + error_text(state));
-      }
-      const cudaError_t q = cudaStreamQuery(stream);
-      if (q == cudaSuccess) return;
-      if (q != cudaErrorNotReady) {
-        abort_locked();
-        throw std::runtime_error(std::string("NCCL transfer: cudaStreamQuery: ") + cudaGetErrorString(q));
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        abort_locked();
-        throw std::runtime_error("NCCL: transfer did not complete within " + std::to_string(timeout.count()) +
-                                 " ms (peer dead or never posted its side)");
-      }
-    }
-    std::this_thread::sleep_for(kPollInterval);
-  }
+  poll("NCCL transfer", timeout,
+       "NCCL: transfer did not complete within " + std::to_string(timeout.count()) +
+           " ms (peer dead or never posted its side)",
+       [stream](bool, std::string& error) {
+         const cudaError_t q = cudaStreamQuery(stream);
+         if (q != cudaSuccess && q != cudaErrorNotReady) error = std::string("cudaStreamQuery: ") + cudaGetErrorString(q);
+         return q == cudaSuccess;
+       });
 }
 
 void NcclPair::abort() {
@@ -253,10 +218,12 @@ void NcclPair::abort() {
   abort_locked();
 }
 
-// Polls the communicator until its pending operation is done; on an error or
-// at the deadline aborts and throws. The lock is held per poll only, so that
-// abort() from another thread ends the wait.
-void NcclPair::settle(const char* what, std::chrono::milliseconds timeout, const std::string& timeout_message) {
+// Polls the communicator (and `finished`, given whether the communicator is idle)
+// until `finished` says done; an NCCL error, an error `finished` reports or the
+// deadline aborts and throws. The lock is held per poll only, so that abort()
+// from another thread ends the wait.
+void NcclPair::poll(const char* what, std::chrono::milliseconds timeout, const std::string& timeout_message,
+                    const std::function<bool(bool idle, std::string& error)>& finished) {
   const NcclApi& nccl = api();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -265,11 +232,14 @@ void NcclPair::settle(const char* what, std::chrono::milliseconds timeout, const
       if (aborted_) throw std::runtime_error("NCCL channel aborted");
       ncclResult_t state = ncclSuccess;
       if (const ncclResult_t r = nccl.CommGetAsyncError(comm_, &state); r != ncclSuccess) state = r;
-      if (state == ncclSuccess) return;
-      if (state != ncclInProgress) {
+      std::string error;
+      if (state != ncclSuccess && state != ncclInProgress) error = error_text(state);
+      const bool done = error.empty() && finished(state == ncclSuccess, error);
+      if (!error.empty()) {
         abort_locked();
-        throw std::runtime_error(std::string(what) + ": " + error_text(state));
+        throw std::runtime_error(std::string(what) + ": " + error);
       }
+      if (done) return;
       if (std::chrono::steady_clock::now() >= deadline) {
         abort_locked();
         throw std::runtime_error(timeout_message);
@@ -277,6 +247,10 @@ void NcclPair::settle(const char* what, std::chrono::milliseconds timeout, const
     }
     std::this_thread::sleep_for(kPollInterval);
   }
+}
+
+void NcclPair::settle(const char* what, std::chrono::milliseconds timeout, const std::string& timeout_message) {
+  poll(what, timeout, timeout_message, [](bool idle, std::string&) { return idle; });
 }
 
 void NcclPair::abort_locked() {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -78,6 +79,9 @@ public:
 private:
   void post(const char* what, std::span<const SendSegment> sends, std::span<const RecvSegment> recvs,
             cudaStream_t stream);
+  void poll(const char* what, std::chrono::milliseconds timeout, const std::string& timeout_message,
+            const std::function<bool(bool idle, std::string& error)>& finished);
+  // poll() until the communicator's pending operation is done.
   void settle(const char* what, std::chrono::milliseconds timeout, const std::string& timeout_message);
   void abort_locked();
 

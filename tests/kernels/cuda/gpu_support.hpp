@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <random>
 #include <string>
@@ -35,6 +38,20 @@ inline double scaled_error(const std::vector<float>& a, const std::vector<float>
     scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
   }
   return err / scale;
+}
+
+// Runs this test binary again as another process, with `env` (NAME='value' ...) set and only
+// the test `filter`; returns its output (stdout and stderr) and sets `status` (pclose's).
+inline std::string run_self(const std::string& env, const std::string& filter, int& status) {
+  char self[4096] = {};
+  if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) return status = -1, "cannot find /proc/self/exe";
+  FILE* p = popen((env + " " + self + " --gtest_filter=" + filter + " 2>&1").c_str(), "r");
+  if (p == nullptr) return status = -1, "popen failed";
+  std::string out;
+  char b[512];
+  while (fgets(b, sizeof b, p) != nullptr) out += b;
+  status = pclose(p);
+  return out;
 }
 
 }  // namespace tt::test

@@ -47,15 +47,9 @@ TEST(CudaIpc, SecondProcessReadsExportedBuffer) {
   std::iota(data.begin(), data.end(), 1.0f);  // sum = 4096 * 4097 / 2
   cuda::DeviceBuffer<float> dev(data);
   const auto handle = cuda::export_buffer(dev.get(), data.size() * sizeof(float), 0);
-  char self[4096] = {};
-  ASSERT_GT(readlink("/proc/self/exe", self, sizeof self - 1), 0);
-  const std::string cmd = "TT_IPC_HANDLE=" + handle.to_hex() + " " + self + " --gtest_filter=CudaIpc.Child";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char b[512];
-  while (fgets(b, sizeof b, p) != nullptr) out += b;
-  EXPECT_EQ(pclose(p), 0) << out;
+  int status = 0;
+  const std::string out = test::run_self("TT_IPC_HANDLE=" + handle.to_hex(), "CudaIpc.Child", status);
+  EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("IPC_SUM=8390656.0"), std::string::npos) << out;
 }
 

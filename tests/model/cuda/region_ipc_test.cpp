@@ -118,16 +118,9 @@ TEST(GpuRegion, ASecondProcessReadsTheRegion) {
   cache.upload(host);  // grows past 16 rows: the region is the second allocation
   char want[64];
   std::snprintf(want, sizeof want, "REGION_SUM=%.17g", checksum(view_of(host), config, false));
-  char self[4096] = {};
-  ASSERT_GT(readlink("/proc/self/exe", self, sizeof self - 1), 0);
-  const std::string cmd =
-      "TT_REGION='" + to_text(cache.region(0)) + "' " + self + " --gtest_filter=GpuRegion.Child 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char b[512];
-  while (fgets(b, sizeof b, p) != nullptr) out += b;
-  EXPECT_EQ(pclose(p), 0) << out;
+  int status = 0;
+  const std::string out = test::run_self("TT_REGION='" + to_text(cache.region(0)) + "'", "GpuRegion.Child", status);
+  EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find(want), std::string::npos) << out;
   EXPECT_NE(out.find("BAD_HANDLE_ERROR=cannot map"), std::string::npos) << out;
 }
