@@ -41,6 +41,8 @@ public:
   virtual void sync_host(uint64_t sequence_id, SequenceCache& host) { (void)sequence_id, (void)host; }
   // The GPU the caches live on, -1 for host memory.
   virtual int device() const { return -1; }
+  // Device memory the caches hold (0 for host memory: the host caches are counted there).
+  virtual size_t device_cache_bytes() const { return 0; }
   // The sequence's device cache as another process on the node maps it; false when the
   // caches are not on a device or the sequence has none.
   virtual bool export_region(uint64_t sequence_id, DeviceRegion& out) { return (void)sequence_id, (void)out, false; }

@@ -104,6 +104,7 @@ size_t ContextCore::waiting_sequences() const {
 }
 
 size_t ContextCore::cache_bytes() const {
+  if (!mock_ && compute_->device() >= 0) return compute_->device_cache_bytes();
   size_t n = 0;
   for (const auto& [id, s] : seqs_) n += s->cache.bytes();
   return n;

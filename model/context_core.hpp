@@ -57,7 +57,8 @@ public:
   size_t live_sequences() const;
   // Admitted sequences whose prefill has not started yet (for metrics).
   size_t waiting_sequences() const;
-  // Bytes of K/V and Mamba state held by every sequence's cache (for metrics).
+  // Bytes of K/V and Mamba state held by every sequence's cache (for metrics): device memory
+  // for a GPU compute (host copies for host transports not counted), host memory otherwise.
   size_t cache_bytes() const;
 
   // Cache snapshots of block jobs. By default dispatch() brings the host cache up to date

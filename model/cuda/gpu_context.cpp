@@ -53,6 +53,12 @@ public:
 
   int device() const override { return tower_.device(); }
 
+  size_t device_cache_bytes() const override {
+    size_t n = 0;
+    for (const auto& [id, cache] : caches_) n += cache->bytes();
+    return n;
+  }
+
   bool send_rows(uint64_t sequence_id, int from, CacheChannel& channel) override {
     auto it = caches_.find(sequence_id);
     if (it == caches_.end()) return false;

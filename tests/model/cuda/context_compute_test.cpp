@@ -71,6 +71,8 @@ TEST(GpuContextCompute, HostCachesPicksAndScoresMatchTheCpuCompute) {
   EXPECT_LT(test::scaled_error(b, a), 5e-2);
 
   EXPECT_EQ(gpu->device(), 0);
+  EXPECT_GE(gpu->device_cache_bytes(), gpu_cache.bytes());  // capacity >= rows, for two sequences
+  EXPECT_EQ(cpu->device_cache_bytes(), 0u);
   DeviceRegion region;
   ASSERT_TRUE(gpu->export_region(1, region));
   EXPECT_FALSE(gpu->export_region(77, region));
