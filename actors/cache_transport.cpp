@@ -257,17 +257,27 @@ uint64_t ReplicaStore::epoch_of(uint64_t sequence) const {
   return it == replicas_.end() ? 0 : it->second.epoch;
 }
 
+void ReplicaStore::refuse(const msg::cache_handle& h) {
+  replicas_.erase(h.sequence_id);
+  // Its bytes are on their way over the channel, and nobody will take them off it: the channel
+  // is out of step for good. Ending it makes the owner fall back to bytes.
+  if (h.transport == msg::cache_transport::nccl && channel_) {
+    channel_->abort();
+    channel_.reset();
+  }
+}
+
 bool ReplicaStore::apply(const msg::cache_handle& h, CacheView& out, std::string& error) {
   if (auto problem = msg::check_cache_handle(h)) {
     error = *problem;
-    replicas_.erase(h.sequence_id);
+    refuse(h);
     return false;
   }
   if (h.attention_layers != shape_.attention_layers || h.kv_row_bytes != shape_.kv_row_floats * sizeof(float) ||
       h.mamba_layers != shape_.mamba_layers || h.mamba_bytes != shape_.mamba_bytes()) {
     error = "cache handle of sequence " + std::to_string(h.sequence_id) +
             ": its cache shape does not match this denoiser's model";
-    replicas_.erase(h.sequence_id);
+    refuse(h);
     return false;
   }
   switch (h.transport) {

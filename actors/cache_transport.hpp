@@ -123,6 +123,9 @@ public:
   // of the same sequence; on failure `error` says why and the replica is dropped.
   bool apply(const msg::cache_handle& handle, CacheView& out, std::string& error);
   void drop(uint64_t sequence);
+  // The handle is refused before apply() (or by it): drops the sequence's replica, and ends the
+  // NCCL channel when the handle's bytes were coming over it (they would put it out of step).
+  void refuse(const msg::cache_handle& h);
   // A replica (inline_bytes) or a mapping (shared_memory) of the sequence is held.
   bool has(uint64_t sequence) const;
   uint64_t epoch_of(uint64_t sequence) const;

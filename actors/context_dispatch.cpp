@@ -218,6 +218,9 @@ void on_job_error(context_self self, uint64_t key, uint64_t job_id, const caf::e
                caf::to_string(err).c_str());
   st.book.record(key, seq, 0);  // its replica is gone or out of step: start over
   j.failed_on.insert(key);
+  if (auto d = st.denoisers.find(key); d != st.denoisers.end() && d->second.transport == msg::cache_transport::nccl &&
+                                       j.transport == msg::cache_transport::nccl)
+    nccl_fallback(st, key, "a block sent over it failed (" + caf::to_string(err) + ")");
   if (auto s = st.seqs.find(seq); s != st.seqs.end()) {
     s->second.sticky = 0;
     dispatch(self, job_id);

@@ -52,9 +52,11 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
     [=](const msg::denoise_block& m) -> caf::result<msg::block_committed> {
       auto& st = self->state;
       const uint64_t seq = m.handle.sequence_id;
-      if (st.busy.count(seq))
+      if (st.busy.count(seq)) {
+        st.replicas->refuse(m.handle);
         return caf::make_error(caf::sec::invalid_argument,
                                "denoiser: a block of sequence " + std::to_string(seq) + " is already in the batch");
+      }
       CacheView view;
       std::string error;
       BlockJob job;

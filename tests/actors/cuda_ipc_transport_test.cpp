@@ -186,6 +186,41 @@ TEST(Nccl, HandleCarriesOnlyTheDeltaBoundsAndADenoiserNeedsAChannel) {
   EXPECT_NE(error.find("no NCCL channel to its owner was joined"), std::string::npos) << error;
 }
 
+// Records aborts; moves nothing (the transfers themselves need two GPUs: tests/model/cuda/channel_test.cpp).
+struct AbortRecorder : CacheChannel {
+  bool* aborted;
+  explicit AbortRecorder(bool* a) : aborted(a) {}
+  void send(std::span<const DeviceSpan>) override {}
+  void receive(std::span<const DeviceSpan>) override {}
+  void abort() override { *aborted = true; }
+};
+
+TEST(Nccl, ARefusedHandleEndsTheChannelItsBytesWouldHaveDesynchronized) {
+  FakeCache cache;
+  auto reader = std::make_unique<HostImporter>();
+  reader->shape = cache.shape;
+  ReplicaStore replicas(Peer{"n2", 2, 0, true}, cache.shape, std::move(reader));
+  bool aborted = false;
+  replicas.set_channel(std::make_unique<AbortRecorder>(&aborted));
+  auto h = nccl_handle(6, 0, cache.shape, Peer{"n1", 1, 0, true}, 9, 0);
+  h.mamba_bytes += 4;  // does not fit this denoiser's model
+  CacheView w;
+  std::string error;
+  EXPECT_FALSE(replicas.apply(h, w, error));
+  EXPECT_TRUE(aborted);
+  h.mamba_bytes -= 4;
+  EXPECT_FALSE(replicas.apply(h, w, error));
+  EXPECT_NE(error.find("no NCCL channel"), std::string::npos) << error;
+  // Handles of other transports leave a channel alone.
+  bool other = false;
+  replicas.set_channel(std::make_unique<AbortRecorder>(&other));
+  cache.grow(2);
+  auto bytes = make_handle(cache.view(), cache.shape, Peer{"n1", 1}, 3, msg::cache_transport::inline_bytes, 0);
+  bytes.kv_delta.pop_back();
+  EXPECT_FALSE(replicas.apply(bytes, w, error));
+  EXPECT_FALSE(other);
+}
+
 TEST(CudaIpc, ADenoiserWithoutAGpuRefusesTheHandle) {
   FakeCache cache;
   cache.grow(2);
