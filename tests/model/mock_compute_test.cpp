@@ -53,15 +53,17 @@ TEST_F(MockComputeTest, TakesTheProfilesTimeAndCommitsTheDrawnCount) {
   ASSERT_EQ(r.trace[0].size(), 4u);
   EXPECT_EQ(std::count(r.trace[0][0].begin(), r.trace[0][0].end(), model_->config.mask_token_id), 12);
   // prefill 10 ms + 4 steps x 20 ms + extension 10 ms + 4 x 20 ms
+  // (Upper bounds leave room for a loaded machine's late wake-ups: 10 sleeps per run.)
   EXPECT_GE(s, 0.180);
-  EXPECT_LE(s, 0.180 + 0.12);
-  // Four sequences batch: the same number of forwards, about the same time.
+  EXPECT_LE(s, 0.180 + 0.3);
+  // Four sequences batch: the same number of forwards, about the same time (one after the
+  // other they would take at least 4 x 0.180 = 0.72 s).
   const auto t1 = std::chrono::steady_clock::now();
   const auto many = engine.generate(std::vector<GenerateRequest>(4, request(32)));
   const double s4 = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   for (const auto& m : many) EXPECT_EQ(m.tokens, r.tokens);
   EXPECT_GE(s4, 0.180);
-  EXPECT_LE(s4, 0.180 + 0.12);
+  EXPECT_LE(s4, 0.54);
 }
 
 TEST_F(MockComputeTest, WithoutInstallTheRealTowersRun) {
