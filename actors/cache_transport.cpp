@@ -161,12 +161,12 @@ void read_floats(const uint8_t*& src, std::vector<float>& dst, size_t n) {
 
 }  // namespace
 
-msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, const Peer& owner, uint64_t sequence) {
+msg::cache_handle handle_header(uint64_t epoch, const CacheShape& shape, const Peer& owner, uint64_t sequence) {
   msg::cache_handle h;
   h.owner_node = owner.node;
   h.owner_pid = owner.pid;
   h.sequence_id = sequence;
-  h.epoch = static_cast<uint64_t>(view.length);
+  h.epoch = epoch;
   h.attention_layers = shape.attention_layers;
   h.kv_row_bytes = static_cast<uint32_t>(shape.kv_row_floats * sizeof(float));
   h.mamba_layers = shape.mamba_layers;
@@ -176,9 +176,7 @@ msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, 
 
 msg::cache_handle region_handle(const DeviceRegion& region, const CacheShape& shape, const Peer& owner,
                                 uint64_t sequence) {
-  CacheView extent;
-  extent.length = region.length;
-  msg::cache_handle h = handle_header(extent, shape, owner, sequence);
+  msg::cache_handle h = handle_header(static_cast<uint64_t>(region.length), shape, owner, sequence);
   h.transport = msg::cache_transport::cuda_ipc;
   h.device = region.device;
   h.ipc_handle.assign(region.ipc.begin(), region.ipc.end());
@@ -192,9 +190,7 @@ msg::cache_handle region_handle(const DeviceRegion& region, const CacheShape& sh
 
 msg::cache_handle nccl_handle(uint64_t epoch, int device, const CacheShape& shape, const Peer& owner,
                               uint64_t sequence, uint64_t from_epoch) {
-  CacheView extent;
-  extent.length = static_cast<int>(epoch);
-  msg::cache_handle h = handle_header(extent, shape, owner, sequence);
+  msg::cache_handle h = handle_header(epoch, shape, owner, sequence);
   h.transport = msg::cache_transport::nccl;
   h.device = device;
   h.delta_from_epoch = from_epoch > epoch ? 0 : from_epoch;  // the lessee is ahead of us: start over
@@ -203,7 +199,7 @@ msg::cache_handle nccl_handle(uint64_t epoch, int device, const CacheShape& shap
 
 msg::cache_handle make_handle(const CacheView& view, const CacheShape& shape, const Peer& owner,
                               uint64_t sequence, msg::cache_transport transport, uint64_t from_epoch) {
-  msg::cache_handle h = handle_header(view, shape, owner, sequence);
+  msg::cache_handle h = handle_header(static_cast<uint64_t>(view.length), shape, owner, sequence);
   h.transport = transport;
   switch (transport) {
     case msg::cache_transport::in_process: h.in_process_token = in_process::put(view); break;

@@ -89,8 +89,9 @@ private:
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> epochs_;  // (lessee, sequence) -> epoch
 };
 
-// Owner side: the identity and shape fields of the handle of `view` (no transport fields).
-msg::cache_handle handle_header(const CacheView& view, const CacheShape& shape, const Peer& owner, uint64_t sequence);
+// Owner side: the identity and shape fields of the handle of a sequence's cache of `epoch`
+// rows (no transport fields).
+msg::cache_handle handle_header(uint64_t epoch, const CacheShape& shape, const Peer& owner, uint64_t sequence);
 
 // Owner side: the cuda_ipc handle of a sequence's device cache `region`.
 msg::cache_handle region_handle(const DeviceRegion& region, const CacheShape& shape, const Peer& owner,

@@ -69,7 +69,7 @@ msg::cache_handle publish(ContextState& st, uint64_t key, ContextState::Job& j) 
   }
   j.job.seed = st.core->host_seed(seq);
   if (d.transport == msg::cache_transport::shared_memory) {
-    msg::cache_handle h = handle_header(j.job.seed, st.shape, st.self_peer, seq);
+    msg::cache_handle h = handle_header(static_cast<uint64_t>(j.job.seed.length), st.shape, st.self_peer, seq);
     std::string error;
     if (st.segments->publish(j.job.seed, seq, h, error)) return h;
     std::fprintf(stderr, "twotower context: shared memory failed (%s); sending sequence %llu's cache as bytes\n",

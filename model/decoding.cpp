@@ -50,7 +50,7 @@ int32_t choose_token(std::span<const float> logits, float temperature, uint64_t 
 void pick_block(std::span<const float> logits, int vocab, const BlockState& block, const DiffusionParams& params,
                 int32_t mask_id, std::span<int32_t> pred, std::span<float> conf) {
   const int S = static_cast<int>(block.tokens.size());
-  if (logits.size() != static_cast<size_t>(S) * vocab) throw Error("diffusion_step: logits shape mismatch");
+  if (logits.size() != static_cast<size_t>(S) * vocab) throw Error("pick_block: logits shape mismatch");
   std::vector<float> row(vocab), logp(vocab);
   for (int p = 0; p < S; ++p) {
     if (block.tokens[p] != mask_id) continue;

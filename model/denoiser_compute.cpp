@@ -1,11 +1,10 @@
 // The CPU DenoiserCompute: model/tower.cpp plus the token choice of model/decoding.
 #include "model/denoiser_compute.hpp"
 
-#include "model/error.hpp"
-
 #include <limits>
 
 #include "model/decoding.hpp"
+#include "model/error.hpp"
 #include "model/time_conditioning.hpp"
 #include "model/tower.hpp"
 

@@ -15,10 +15,10 @@ SequenceCache::SequenceCache(const ModelConfig& config, int capacity_tokens)
   mamba_slots_ = slots.mamba;
   conv_floats_ = static_cast<size_t>(config.conv_kernel - 1) * config.conv_dim();
   ssm_floats_ = static_cast<size_t>(config.mamba_num_heads) * config.mamba_head_dim * config.ssm_state_size;
-  const size_t mamba = mamba_slots_ * (conv_floats_ + ssm_floats_);
-  kv_base_ = (mamba + 63) / 64 * 64;  // K/V rows start 256-byte aligned
+  kv_base_ = (mamba_floats() + 63) / 64 * 64;  // K/V rows start 256-byte aligned
+  cuda::check(cudaGetDevice(&device_), "cache device");
   reserve(std::max(capacity_tokens, 16));
-  cuda::check(cudaMemset(arena_.get(), 0, mamba * sizeof(float)), "cache init");
+  cuda::check(cudaMemset(arena_.get(), 0, mamba_bytes()), "cache init");
 }
 
 void SequenceCache::reserve(int tokens, cudaStream_t stream) {
@@ -30,7 +30,7 @@ void SequenceCache::reserve(int tokens, cudaStream_t stream) {
       if (floats > 0)
         cuda::check(cudaMemcpyAsync(dst, src, floats * sizeof(float), cudaMemcpyDeviceToDevice, stream), "cache grow");
     };
-    copy(grown.get(), arena_.get(), mamba_slots_ * (conv_floats_ + ssm_floats_));
+    copy(grown.get(), arena_.get(), mamba_floats());
     const size_t rows = static_cast<size_t>(length_) * kv_dim_;
     for (int s = 0; s < attention_slots_; ++s) {
       float* k_new = grown.get() + kv_base_ + static_cast<size_t>(s) * 2 * cap * kv_dim_;
@@ -47,6 +47,7 @@ void SequenceCache::reserve(int tokens, cudaStream_t stream) {
 CacheView SequenceCache::view() const {
   CacheView v;
   v.length = length_;
+  v.device = device_;
   for (int s = 0; s < attention_slots_; ++s) {
     v.k.push_back(k(s));
     v.v.push_back(this->v(s));
@@ -119,7 +120,7 @@ void SequenceCache::pull_from(const SequenceCache& src, int src_device, int dst_
     peer(k(s) + off, src.k(s) + off, rows);
     peer(v(s) + off, src.v(s) + off, rows);
   }
-  peer(conv(0), src.conv(0), mamba_slots_ * (conv_floats_ + ssm_floats_));  // one contiguous run
+  peer(conv(0), src.conv(0), mamba_floats());  // one contiguous run
   length_ = to;
 }
 

@@ -18,12 +18,9 @@
 
 namespace tt::gpu {
 
-// What a denoiser block reads: device pointers into a context cache at a block boundary.
-struct CacheView {
-  int length = 0;
-  std::vector<const float*> k, v;       // per attention slot, `length` rows of kv_dim
-  std::vector<const float*> conv, ssm;  // per Mamba slot
-};
+// What a denoiser block reads: device pointers into a context cache at a block boundary
+// (the host's CacheView with `device` set to the GPU they point into).
+using CacheView = tt::CacheView;
 
 class SequenceCache {
 public:
@@ -43,8 +40,9 @@ public:
   int attention_slots() const { return attention_slots_; }
   int mamba_slots() const { return mamba_slots_; }
   int kv_dim() const { return kv_dim_; }
+  int device() const { return device_; }  // the GPU current when it was made
   // The whole Mamba state, one contiguous run from conv(0).
-  size_t mamba_bytes() const { return mamba_slots_ * (conv_floats_ + ssm_floats_) * sizeof(float); }
+  size_t mamba_bytes() const { return mamba_floats() * sizeof(float); }
   size_t bytes() const { return arena_.size() * sizeof(float); }
 
   CacheView view() const;
@@ -67,10 +65,12 @@ public:
 
 private:
   float* at(size_t offset_floats) const { return arena_.get() + offset_floats; }
+  size_t mamba_floats() const { return mamba_slots_ * (conv_floats_ + ssm_floats_); }
   size_t arena_floats(int capacity) const { return kv_base_ + static_cast<size_t>(attention_slots_) * 2 * capacity * kv_dim_; }
 
   const ModelConfig& config_;
   int kv_dim_ = 0;
+  int device_ = 0;
   int attention_slots_ = 0, mamba_slots_ = 0;
   size_t conv_floats_ = 0, ssm_floats_ = 0;
   size_t kv_base_ = 0;  // floats before attention slot 0's K rows (the Mamba state, padded)

@@ -41,10 +41,10 @@ public:
 
   bool receive(uint64_t sequence, int from, int to, CacheChannel& channel, tt::CacheView& out,
                std::string& error) override {
+    if (to < from) return error = "NCCL cache handle with rows [" + std::to_string(from) + ", " + std::to_string(to) + ")", false;
     cuda::DeviceScope on(device_);
     auto& mirror = mirrors_[sequence];
     if (!mirror || from == 0) mirror = std::make_unique<SequenceCache>(config_, to);  // from 0: start over
-    if (to < from) return error = "NCCL cache handle with rows [" + std::to_string(from) + ", " + std::to_string(to) + ")", false;
     const bool fits = mirror->length() == from;
     if (!fits) {
       error = "NCCL cache handle of sequence " + std::to_string(sequence) + " carries rows from " +
@@ -67,8 +67,7 @@ public:
       return false;
     }
     mirror->set_length(to);
-    const gpu::CacheView v = mirror->view();
-    out = tt::CacheView{v.length, v.k, v.v, v.conv, v.ssm, device_};
+    out = mirror->view();
     return true;
   }
 

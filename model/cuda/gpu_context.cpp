@@ -3,11 +3,9 @@
 
 #include <map>
 
-#include "model/cuda/gpu_backend.hpp"
 #include "model/cuda/gpu_cache.hpp"
 #include "model/cuda/gpu_cache_reader.hpp"
 #include "model/cuda/gpu_tower.hpp"
-#include "model/cuda/gpu_weights.hpp"
 
 namespace tt::gpu {
 namespace {

@@ -26,7 +26,7 @@ public:
       if (job.seed.device != tower_.device())
         throw Error("denoiser on device " + std::to_string(tower_.device()) + " got a seed mapped on device " +
                     std::to_string(job.seed.device));
-      views_[job.job_id] = CacheView{job.seed.length, job.seed.k, job.seed.v, job.seed.conv, job.seed.ssm};
+      views_[job.job_id] = job.seed;
       return;
     }
     auto seed = std::make_unique<SequenceCache>(config_, job.seed.length);

@@ -21,7 +21,7 @@ Peer owner_peer() { return this_process(); }
 Peer lessee_peer() { return Peer{this_process().node, this_process().pid + 1}; }
 
 msg::cache_handle publish(shm::SegmentTable& table, const FakeCache& cache, uint64_t seq) {
-  auto h = handle_header(cache.view(), cache.shape, owner_peer(), seq);
+  auto h = handle_header(cache.length, cache.shape, owner_peer(), seq);
   std::string error;
   EXPECT_TRUE(table.publish(cache.view(), seq, h, error)) << error;
   return h;
@@ -112,7 +112,7 @@ TEST(SharedMemory, ObjectsOfACrashedOwnerAreRemovedAtTheNextStart) {
     FakeCache cache;
     cache.grow(3);
     auto* table = new shm::SegmentTable(this_process(), cache.shape);  // never destroyed: a crash
-    auto h = handle_header(cache.view(), cache.shape, this_process(), 1);
+    auto h = handle_header(cache.length, cache.shape, this_process(), 1);
     std::string error;
     _exit(table->publish(cache.view(), 1, h, error) ? 0 : 1);
   }

@@ -82,11 +82,10 @@ TEST(GpuDenoiserCompute, PairsMatchTheCpuCompute) {
   // Seeds in device memory, as a CUDA IPC mapping hands them over: read in place, same pairs.
   gpu::SequenceCache on_device(config);
   on_device.upload(cache);
-  const gpu::CacheView dv = on_device.view();
   std::vector<BlockJob> device_jobs = jobs;
   for (auto& j : device_jobs) {
     j.job_id += 100;
-    j.seed = CacheView{dv.length, dv.k, dv.v, dv.conv, dv.ssm, 0};
+    j.seed = on_device.view();  // device 0
     gpu->admit(j);
   }
   std::vector<int32_t> dp;
