@@ -31,16 +31,20 @@ run() {
   [ "$dry" = 1 ] && ctx_args=() && den_args=()
   "$bin" context --listen 127.0.0.1:0 --model $model "${ctx_args[@]}" --transport "$policy" --log-blocks \
     > "$out/context-$t.out" 2> "$out/context-$t.err" &
-  pids+=($!)
+  local ctx=$!
+  pids+=($ctx)
   for i in $(seq 1 300); do
     port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out/context-$t.out")
-    [ -n "$port" ] && break; sleep 0.1
+    [ -n "$port" ] && break; kill -0 $ctx 2>/dev/null || break; sleep 0.1
   done
   [ -n "$port" ] || { echo "context ($t) did not start"; tail -5 "$out/context-$t.err"; return 1; }
   "$bin" denoiser --context 127.0.0.1:$port --model $model "${den_args[@]}" \
     > "$out/denoiser-$t.out" 2> "$out/denoiser-$t.err" &
-  pids+=($!)
-  for i in $(seq 1 300); do grep -q "registered" "$out/context-$t.err" && break; sleep 0.1; done
+  local den=$!
+  pids+=($den)
+  for i in $(seq 1 300); do
+    grep -q "registered" "$out/context-$t.err" && break; kill -0 $den 2>/dev/null || break; sleep 0.1
+  done
   grep "registered" "$out/context-$t.err" || { echo "denoiser ($t) did not register"; tail -5 "$out/denoiser-$t.err"; return 1; }
   for mode in diffusion mock-ar; do
     timeout 120 "$bin" generate --connect 127.0.0.1:$port --prompt "$prompt" --mode $mode --max-tokens 96 --json \
