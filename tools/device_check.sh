@@ -82,7 +82,7 @@ fi
 
 step "gpu tests (each binary on its own, 6 at a time)"
 ls "$bin"/gpu_*_test | xargs -P 6 -I{} sh -c \
-  'n=$(basename {}); timeout 150 {} > '"$out"'/tests/$n.log 2>&1; echo "$n rc=$?"' | sort > "$out/tests/rc.txt"
+  'n=$(basename {}); timeout 120 {} > '"$out"'/tests/$n.log 2>&1; echo "$n rc=$?"' | sort > "$out/tests/rc.txt"
 { for f in "$out"/tests/gpu_*_test.log; do
     n=$(basename "$f" .log)
     echo "## $n $(grep "^$n rc=" "$out/tests/rc.txt" | head -1)"
@@ -96,7 +96,7 @@ if command -v compute-sanitizer > /dev/null; then
   for n in $(grep -v "rc=0$" "$out/tests/rc.txt" | awk '{print $1}' | head -2); do
     filter=$(sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_/.]*\) (.*/\1/p' "$out/tests/$n.log" | head -3 | paste -sd: -)
     step "compute-sanitizer $n ${filter:-all}"
-    timeout 90 compute-sanitizer --tool memcheck --print-limit 20 "$bin/$n" ${filter:+--gtest_filter=$filter} \
+    timeout 60 compute-sanitizer --tool memcheck --print-limit 20 "$bin/$n" ${filter:+--gtest_filter=$filter} \
       > "$out/tests/$n.memcheck.log" 2>&1
     grep -E "Invalid|ERROR SUMMARY|Program hit|at 0x|by thread" "$out/tests/$n.memcheck.log" | head -12 | tee -a "$out/tests.log"
   done
