@@ -3,11 +3,15 @@
 
 #include "actors/shm_cache.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <string>
 
 namespace tt::actors {
 
@@ -81,10 +85,47 @@ bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy pol
   return false;
 }
 
-Peer this_process() {
+namespace {
+
+uint32_t fnv1a(const std::string& text) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : text) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+std::string read_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// "host~tag": the tag hashes the boot id and the identity of /dev/shm (device, inode).
+std::string node_name() {
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
-  return Peer{host, static_cast<uint64_t>(getpid())};
+  struct stat shm {};
+  const std::string boot = read_line("/proc/sys/kernel/random/boot_id");
+  if (boot.empty() || stat("/dev/shm", &shm) != 0) return host;
+  char tag[16];
+  std::snprintf(tag, sizeof tag, "~%08x",
+                fnv1a(boot + ":" + std::to_string(shm.st_dev) + ":" + std::to_string(shm.st_ino)));
+  return std::string(host) + tag;
+}
+
+}  // namespace
+
+uint64_t process_id() {
+  // The PID namespace's inode names it on this host ("pid:[4026531836]").
+  char link[64] = {};
+  const ssize_t n = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+  const uint32_t ns = n > 0 ? fnv1a(std::string(link, static_cast<size_t>(n))) : 0;
+  return (static_cast<uint64_t>(ns) << 32) | static_cast<uint32_t>(getpid());
+}
+
+Peer this_process() {
+  static const std::string node = node_name();
+  return Peer{node, process_id()};
 }
 
 namespace in_process {

@@ -60,8 +60,19 @@ inline constexpr const char* kTransportPolicies = "auto, shm, inline, cuda-ipc o
 bool choose_transport(const Peer& owner, const Peer& lessee, TransportPolicy policy, msg::cache_transport& out,
                       std::string& error);
 
-// This process as a Peer (node = host name).
+// This process as a Peer. node: the host name, plus a tag of the boot and the
+// /dev/shm instance where they can be read ("host~1a2b3c4d"), so that two
+// containers or pods of one host that do not share /dev/shm are two nodes (shared
+// memory between them would fail) and the containers of one pod, which do, are one.
+// pid: process_id().
 Peer this_process();
+
+// This process's id on the wire: the pid in the low 32 bits, a tag of its PID
+// namespace in the high 32, so that processes of two containers that both run
+// as pid 1 are not taken for one process (which would pick the in-process transport).
+uint64_t process_id();
+inline uint32_t os_pid(uint64_t process_id) { return static_cast<uint32_t>(process_id); }
+inline uint32_t pid_namespace_tag(uint64_t process_id) { return static_cast<uint32_t>(process_id >> 32); }
 
 // In-process leases: a token names a CacheView the owner keeps valid until it
 // erases the token (ContextCore does not extend a cache while a job reads it).

@@ -50,8 +50,11 @@ constexpr const char* kDenoiserHelp =
     "usage: twotower denoiser --context HOST:PORT [--model DIR] [--threads N] [--timeout-ms 5000]\n"
     "                         [--device N]  (CUDA: the denoiser tower on GPU N; maps the caches\n"
     "                                        of a GPU context on this host, CUDA IPC)\n"
-    "                         [--metrics HOST:PORT]\n"
+    "                         [--metrics HOST:PORT] [--wait-context SECONDS]\n"
     "  Registers with the context actor and refines its blocks until it goes down.\n"
+    "  --wait-context retries connecting for that long (default 0: one try), for\n"
+    "  denoisers started beside a context actor that is still loading (systemd,\n"
+    "  Kubernetes, Slurm); SIGTERM/SIGINT end the wait.\n"
     "  --metrics serves Prometheus metrics at http://HOST:PORT/metrics and prints\n"
     "  'metrics on HOST:PORT' on stdout.\n"
     "  --compute cpu|mock --profile FILE   mock: skip the math, take the profile's time\n";
@@ -162,7 +165,8 @@ int run_context(const std::vector<std::string>& argv) {
 int run_denoiser(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return help(kDenoiserHelp);
-  Args a(argv, with_tls({"context", "model", "threads", "timeout-ms", "metrics", "compute", "profile", "device"}),
+  Args a(argv,
+         with_tls({"context", "model", "threads", "timeout-ms", "metrics", "compute", "profile", "device", "wait-context"}),
          {});
   apply_compute_option(a);
   const auto tls = actors::tls_from_args(a);
@@ -170,6 +174,7 @@ int run_denoiser(const std::vector<std::string>& argv) {
   const auto [host, port] = actors::parse_host_port(*a.str("context"), "context");
   check_metrics_option(a);
   const auto timeout = std::chrono::milliseconds(a.integer("timeout-ms", 5000, 1, 3600000));
+  const auto wait_context = std::chrono::seconds(a.integer("wait-context", 0, 0, 86400));
   apply_threads(a);
   LoadOptions load;
   load.context = false;
@@ -186,6 +191,11 @@ int run_denoiser(const std::vector<std::string>& argv) {
   actors::apply_tls(cfg, tls);
   caf::actor_system sys{cfg};
   auto context = actors::connect_actor<msg::context_actor>(sys, host, port);
+  const auto give_up = std::chrono::steady_clock::now() + wait_context;
+  while (!context && std::chrono::steady_clock::now() < give_up) {
+    if (actors::stop_signal_within(std::chrono::seconds(1))) return 0;
+    context = actors::connect_actor<msg::context_actor>(sys, host, port);
+  }
   if (!context)
     throw Error("--context " + host + ":" + std::to_string(port) + ": cannot connect: " + sys.render(context.error()));
   auto failure = std::make_shared<std::pair<std::mutex, std::string>>();

@@ -10,12 +10,15 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "actors/cli_args.hpp"
+#include "actors/cluster_config.hpp"
 #include "actors/commands.hpp"
+#include "actors/tls.hpp"
 #include "model/error.hpp"
 #include "model/model.hpp"
 
@@ -27,8 +30,19 @@ namespace {
 constexpr const char* kServeHelp =
     "usage: twotower serve [--port 8000] [--host 127.0.0.1] [--denoisers 1] [--model DIR]\n"
     "                      [--threads N] [--api-key KEY] [--timeout SECONDS] [--max-queue N]\n"
+    "                      [--context-listen HOST:PORT] [--metrics-port P] [--device N[,M]]\n"
+    "                      [--transport auto|shm|inline|cuda-ipc|nccl] [--no-router] [TLS options]\n"
     "  Starts a context actor, N denoisers and the router (OpenAI-compatible API on HOST:PORT) as\n"
-    "  processes of this binary; Ctrl-C / SIGTERM drains in-flight requests and stops them all.\n";
+    "  processes of this binary; Ctrl-C / SIGTERM drains in-flight requests and stops them all.\n"
+    "  If one of them exits, serve stops the others and exits with status 1 (so that systemd,\n"
+    "  Kubernetes or Slurm restarts the whole set).\n"
+    "  --context-listen   where the context actor listens (default 127.0.0.1:0, a free port);\n"
+    "                     0.0.0.0:7000 lets routers on other nodes use it\n"
+    "  --no-router        a cell: the context actor and its denoisers only, for routers elsewhere\n"
+    "                     (prints 'listening on HOST:PORT' of the context actor)\n"
+    "  --metrics-port P   /metrics of the context actor on P, of denoiser i on P+1+i (host: the\n"
+    "                     context's listen host)\n"
+    "  --device N[,M]     CUDA: the context tower on GPU N, the denoisers on GPU M (default N)\n";
 
 struct Proc {
   std::string name;
@@ -120,18 +134,48 @@ void stop(std::vector<Proc>& procs, std::chrono::seconds grace) {
   }
 }
 
+// "0.0.0.0:7000" -> "127.0.0.1:7000": where processes of this machine reach a wildcard listener.
+std::string local_address(const std::string& where) {
+  const auto [host, port] = actors::parse_host_port(where, "context-listen");
+  const bool any = host == "0.0.0.0" || host == "::" || host.empty();
+  return (any ? std::string("127.0.0.1") : host) + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") return std::fputs(kServeHelp, stdout), 0;
-  Args a(argv, {"port", "host", "denoisers", "model", "threads", "api-key", "timeout", "max-queue"}, {});
+  std::set<std::string> options{"port",   "host",   "denoisers",      "model",        "threads",  "api-key",
+                                "timeout", "max-queue", "context-listen", "metrics-port", "device", "transport"};
+  options.insert(actors::kTlsOptions.begin(), actors::kTlsOptions.end());
+  Args a(argv, options, {"no-router"});
   const auto port = a.integer("port", 8000, 0, 65535);
   const std::string host = a.str("host", "127.0.0.1");
   const auto denoisers = a.integer("denoisers", 1, 1, 64);
   const std::string model = a.str("model", default_model_dir());
-  std::vector<std::string> common{"--model", model};
+  const std::string context_listen = a.str("context-listen", "127.0.0.1:0");
+  const auto [listen_host, listen_port] = actors::parse_host_port(context_listen, "context-listen");
+  const bool router = !a.flag("no-router");
+  std::vector<std::string> common{"--model", model}, tls;
   if (a.has("threads")) common.insert(common.end(), {"--threads", *a.str("threads")});
+  for (const auto& opt : actors::kTlsOptions)
+    if (a.has(opt)) tls.insert(tls.end(), {"--" + opt, *a.str(opt)});
+  std::string context_device, denoiser_device;
+  if (a.has("device")) {
+    const std::string d = *a.str("device");
+    const auto comma = d.find(',');
+    context_device = d.substr(0, comma);
+    denoiser_device = comma == std::string::npos ? context_device : d.substr(comma + 1);
+    if (context_device.empty() || denoiser_device.empty()) throw Error("--device: expected N or N,M, got '" + d + "'");
+  }
+  int64_t metrics_port = -1;
+  if (a.has("metrics-port")) metrics_port = a.integer("metrics-port", 0, 1, 65535 - denoisers - 1);
+  auto metrics_at = [&](int64_t offset) { return listen_host + ":" + std::to_string(metrics_port + offset); };
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
 
   sigset_t set;
   sigemptyset(&set);
@@ -142,24 +186,36 @@ int run_serve(const std::vector<std::string>& argv) {
   std::vector<Proc> workers;  // context and denoisers, stopped after the router
   std::vector<Proc> front;    // the router
   try {
-    auto args = std::vector<std::string>{"context", "--listen", "127.0.0.1:0"};
-    args.insert(args.end(), common.begin(), common.end());
+    auto args = with(with({"context", "--listen", context_listen}, common), tls);
+    if (!context_device.empty()) args = with(args, {"--device", context_device});
+    if (a.has("transport")) args = with(args, {"--transport", *a.str("transport")});
+    if (metrics_port > 0) args = with(args, {"--metrics", metrics_at(0)});
     workers.push_back(spawn_child("context", args, true));
-    const std::string context = address_of(workers.back(), std::chrono::seconds(300));
+    const std::string listening = address_of(workers.back(), std::chrono::seconds(300));
+    const std::string context = local_address(listening);
     for (int i = 0; i < denoisers; ++i) {
-      args = {"denoiser", "--context", context};
-      args.insert(args.end(), common.begin(), common.end());
+      args = with(with({"denoiser", "--context", context}, common), tls);
+      if (!denoiser_device.empty()) args = with(args, {"--device", denoiser_device});
+      if (metrics_port > 0) args = with(args, {"--metrics", metrics_at(1 + i)});
       workers.push_back(spawn_child("denoiser", args, false));
     }
-    args = {"router", "--listen", host + ":" + std::to_string(port), "--context", context, "--model", model};
-    for (const char* opt : {"api-key", "timeout", "max-queue"})
-      if (a.has(opt)) args.insert(args.end(), {std::string("--") + opt, *a.str(opt)});
-    front.push_back(spawn_child("router", args, true));
-    const std::string where = address_of(front.back(), std::chrono::seconds(300));
-    std::printf("listening on %s\n", where.c_str());
-    std::fprintf(stderr, "twotower serve: OpenAI-compatible API at http://%s/v1 (1 context, %lld denoiser(s))\n",
-                 where.c_str(), static_cast<long long>(denoisers));
-    std::fflush(stdout);
+    if (!router) {
+      std::printf("listening on %s\n", listening.c_str());
+      std::fprintf(stderr, "twotower serve: cell of 1 context actor at %s and %lld denoiser(s), no router\n",
+                   listening.c_str(), static_cast<long long>(denoisers));
+      std::fflush(stdout);
+    } else {
+      args = with({"router", "--listen", host + ":" + std::to_string(port), "--context", context, "--model", model},
+                  tls);
+      for (const char* opt : {"api-key", "timeout", "max-queue"})
+        if (a.has(opt)) args.insert(args.end(), {std::string("--") + opt, *a.str(opt)});
+      front.push_back(spawn_child("router", args, true));
+      const std::string where = address_of(front.back(), std::chrono::seconds(300));
+      std::printf("listening on %s\n", where.c_str());
+      std::fprintf(stderr, "twotower serve: OpenAI-compatible API at http://%s/v1 (1 context, %lld denoiser(s))\n",
+                   where.c_str(), static_cast<long long>(denoisers));
+      std::fflush(stdout);
+    }
   } catch (const Error&) {
     stop(front, std::chrono::seconds(5));
     stop(workers, std::chrono::seconds(5));

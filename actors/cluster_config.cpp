@@ -33,6 +33,16 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+bool stop_signal_within(std::chrono::milliseconds d) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  const auto ms = d.count() < 0 ? 0 : d.count();
+  const timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+  return sigtimedwait(&set, nullptr, &ts) > 0;
+}
+
 bool wait_until_down_or_signal(caf::actor_system& sys, const caf::actor& actor) {
   caf::scoped_actor self{sys};
   self->monitor(actor);

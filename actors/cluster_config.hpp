@@ -3,6 +3,7 @@
 // wait for "actor down or SIGINT/SIGTERM" for process mains.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <caf/actor_system_config.hpp>
@@ -18,6 +19,8 @@ public:
 // Blocks SIGINT and SIGTERM in this thread (call before the actor_system
 // exists, so that its threads inherit the mask and the main thread takes them).
 void block_stop_signals();
+// With the stop signals blocked: waits up to `d` for SIGINT/SIGTERM; true when one came.
+bool stop_signal_within(std::chrono::milliseconds d);
 
 // Waits until `actor` is down (returns false) or SIGINT/SIGTERM arrives (sends
 // it an exit message, returns true).

@@ -331,7 +331,7 @@ msg::hello_ack add_denoiser(context_self self, const msg::register_denoiser& r, 
   self->monitor(d);
   st.metrics.peer(mon::names::role::denoiser, mon::names::event::up);
   std::fprintf(stderr, "twotower context: denoiser %llu registered (%s pid %llu, %s transport)\n",
-               static_cast<unsigned long long>(key), r.node.c_str(), static_cast<unsigned long long>(r.pid),
+               static_cast<unsigned long long>(key), r.node.c_str(), static_cast<unsigned long long>(os_pid(r.pid)),
                msg::to_string(transport).c_str());
   if (transport == msg::cache_transport::nccl) start_nccl(self, key);
   drain_queue(self);

@@ -3,6 +3,7 @@
 #include "actors/cache_transport.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "tests/actors/fake_cache.hpp"
 
@@ -96,6 +97,22 @@ TEST(InlineBytes, MalformedHandleIsRefused) {
   other.kv_row_bytes += 4;
   other.kv_delta.resize(2 * 2 * 2 * (other.kv_row_bytes));
   EXPECT_FALSE(replicas.apply(other, w, error));
+}
+
+TEST(Transport, ProcessesOfTwoPidNamespacesAreTwoProcesses) {
+  // Two containers of one pod: same host and /dev/shm, both pid 1 in their own namespace.
+  const Peer me = this_process();
+  EXPECT_EQ(os_pid(me.pid), static_cast<uint32_t>(getpid()));
+  EXPECT_EQ(me.pid, process_id());
+  const uint32_t tag = pid_namespace_tag(me.pid);
+  const Peer a{me.node, (static_cast<uint64_t>(tag) << 32) | 1u};
+  const Peer b{me.node, (static_cast<uint64_t>(tag ^ 1u) << 32) | 1u};
+  EXPECT_EQ(choose_transport(a, b), msg::cache_transport::shared_memory);
+  EXPECT_EQ(choose_transport(a, a), msg::cache_transport::in_process);
+  // The node names the host and its /dev/shm: it starts with the host name.
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(me.node.rfind(host, 0), 0u) << me.node;
 }
 
 TEST(InProcess, SameProcessGetsThePointersUntilTheLeaseEnds) {

@@ -119,9 +119,23 @@ TEST(SharedMemory, ObjectsOfACrashedOwnerAreRemovedAtTheNextStart) {
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  ASSERT_EQ(shm::objects_of(child).size(), 1u);
+  // The child's id: its pid in this PID namespace (same tag as ours).
+  const uint64_t id = (process_id() & ~0xffffffffull) | static_cast<uint32_t>(child);
+  ASSERT_EQ(shm::objects_of(id).size(), 1u);
   EXPECT_GE(shm::remove_stale_objects(), 1u);
-  EXPECT_TRUE(shm::objects_of(child).empty());
+  EXPECT_TRUE(shm::objects_of(id).empty());
+}
+
+TEST(SharedMemory, ObjectsOfAnotherPidNamespaceAreNotTakenForStale) {
+  // A container sharing /dev/shm with this one (a pod): its pid means nothing here.
+  const uint64_t foreign = (static_cast<uint64_t>(pid_namespace_tag(process_id()) ^ 0x5a5a5a5au) << 32) | 999999u;
+  FakeCache cache;
+  cache.grow(2);
+  shm::SegmentTable table(Peer{this_process().node, foreign}, cache.shape);
+  publish(table, cache, 1);
+  ASSERT_EQ(shm::objects_of(foreign).size(), 1u);
+  shm::remove_stale_objects();  // pid 999999 does not run here, but it is not ours to judge
+  EXPECT_EQ(shm::objects_of(foreign).size(), 1u);
 }
 
 TEST(SharedMemory, HandleNamingAnotherObjectOrNodeIsRefused) {
