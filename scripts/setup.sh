@@ -12,6 +12,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   prometheus                                 # promtool + server for monitoring checks
   python3 python3-venv                       # tools/ (reference, trainer) only
+  slurmctld slurmd slurm-client systemd python3-yaml  # deploy/ checks: a private Slurm, unit verify, manifests
 )
 
 missing=()

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# deploy/slurm/twotower.sbatch on a real, private Slurm cluster of this machine:
+# starts slurmctld and slurmd (auth/none, every file under a temporary folder,
+# free ports), submits the job, waits for the router's /ready, asks for a
+# completion through it, checks the Prometheus targets the job wrote, cancels it
+# and checks that it drained and left no process behind.
+# Usage: slurm_job.sh TWOTOWER_BINARY REPO_ROOT. Exit 77: Slurm is not installed,
+# not root, or this host's name does not resolve (skipped, with the reason).
+set -uo pipefail
+bin=$1 repo=$2
+for c in slurmctld slurmd sbatch squeue scancel sinfo scontrol python3; do
+  command -v "$c" > /dev/null || { echo "SKIP: $c not installed (scripts/setup.sh installs Slurm)"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "SKIP: the private Slurm cluster runs its daemons as root"; exit 77; }
+host=$(hostname)
+getent hosts "$host" > /dev/null || { echo "SKIP: host name $host does not resolve"; exit 77; }
+
+D=$(mktemp -d /tmp/tt-slurm-XXXXXX)
+export SLURM_CONF=$D/slurm.conf
+daemons=()
+ok=0
+finish() {
+  [ -n "${job:-}" ] && scancel "$job" 2>/dev/null
+  for p in "${daemons[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  if [ "$ok" = 1 ]; then rm -rf "$D"; else
+    echo "--- job log"; cat "$D/job.out" 2>/dev/null | tail -40
+    echo "--- slurmctld"; tail -15 "$D/slurmctld.log" 2>/dev/null
+    echo "--- slurmd"; tail -15 "$D/slurmd.log" 2>/dev/null
+    echo "logs kept in $D"
+  fi
+}
+trap finish EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# Free TCP ports: slurmctld, slurmd, context, metrics x3 (context, 2 denoisers), router.
+read -r p_ctld p_d p_ctx p_met p_api < <(python3 - <<'PY'
+import socket
+held = []
+def take(n):  # n consecutive free ports, kept bound until all are chosen
+    for base in range(21000, 60000, 7):
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket(); s.bind(("0.0.0.0", base + i)); socks.append(s)
+            held.extend(socks)
+            return base
+        except OSError:
+            for s in socks: s.close()
+print(take(1), take(1), take(1), take(3), take(1))
+PY
+)
+mkdir -p "$D/state" "$D/spool" "$D/sd"
+cat > "$SLURM_CONF" <<EOF
+ClusterName=ttprivate
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$p_ctld
+SlurmdPort=$p_d
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/none
+CredType=cred/none
+StateSaveLocation=$D/state
+SlurmdSpoolDir=$D/spool
+SlurmctldPidFile=$D/slurmctld.pid
+SlurmdPidFile=$D/slurmd.pid
+SlurmctldLogFile=$D/slurmctld.log
+SlurmdLogFile=$D/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+ReturnToService=2
+KillWait=30
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
+PartitionName=tt Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+slurmctld -D -i > "$D/slurmctld.out" 2>&1 & daemons+=($!)
+slurmd -D > "$D/slurmd.out" 2>&1 & daemons+=($!)
+for _ in $(seq 1 100); do
+  [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] && break; sleep 0.2
+done
+[ "$(sinfo -h -o %T 2>/dev/null)" = idle ] || fail "the private Slurm node never became idle: $(sinfo 2>&1)"
+
+job=$(sbatch --parsable -N 1 -o "$D/job.out" --chdir "$D" \
+  --export=ALL,TT_BIN="$bin",TT_MODEL="$repo/models/default",TT_DENOISERS=2,TT_THREADS=1,TT_CONTEXT_PORT="$p_ctx",TT_METRICS_PORT="$p_met",TT_ROUTER_PORT="$p_api",TT_PROM_SD_DIR="$D/sd" \
+  "$repo/deploy/slurm/twotower.sbatch") || fail "sbatch refused the job"
+echo "job $job submitted"
+
+python3 - "$p_api" "$p_met" "$D/sd" "$host" "$job" <<'PY' || fail "the job's API did not answer as expected"
+import json, os, subprocess, sys, time, urllib.request
+api, met, sd, host, job = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+def get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return r.status, r.read().decode()
+deadline = time.time() + 180
+while True:
+    try:
+        if get(api, "/ready")[0] == 200:
+            break
+    except Exception:
+        pass
+    if time.time() > deadline:
+        sys.exit("router never ready")
+    if not subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip():
+        sys.exit("the job ended before its router was ready")
+    time.sleep(0.5)
+req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/completions", method="POST",
+                             data=json.dumps({"model": "default", "prompt": "Once upon a time", "max_tokens": 16}).encode(),
+                             headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=60) as r:
+    out = json.load(r)
+print("completion:", repr(out["choices"][0]["text"]), out["twotower"])
+assert out["usage"]["completion_tokens"] == 16, out
+assert out["twotower"]["denoiser_forwards"] > 0, out
+for i, family in enumerate(["twotower_context_", "twotower_denoiser_", "twotower_denoiser_"]):
+    assert family in get(met + i, "/metrics")[1], (met + i, family)
+files = sorted(os.listdir(sd))
+assert [f.split("-slurm-")[0] for f in files] == ["context", "denoiser", "router"], files
+text = open(os.path.join(sd, [f for f in files if f.startswith("denoiser")][0])).read()
+assert f'"{host}:{met + 1}", "{host}:{met + 2}"' in text, text
+print("prometheus targets:", files)
+PY
+
+scancel "$job"
+for _ in $(seq 1 300); do
+  [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break; sleep 0.2
+done
+[ -z "$(squeue -h -j "$job" 2>/dev/null)" ] || fail "job $job still in the queue 60 s after scancel"
+grep -q "twotower: stopped" "$D/job.out" || fail "the job did not stop through its drain path"
+[ -z "$(ls "$D/sd")" ] || fail "the job left Prometheus targets behind: $(ls "$D/sd")"
+sleep 0.5
+left=$(pgrep -f -- "--context-listen 0.0.0.0:$p_ctx|--listen 0.0.0.0:$p_api|--context 127.0.0.1:$p_ctx" || true)
+[ -z "$left" ] && echo "no process left" || fail "processes left behind: $left"
+job=""
+ok=1
+echo "PASS: Slurm job served a completion through its router and drained on scancel"

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# deploy/systemd: `systemd-analyze verify` accepts the units (no warning), and
+# their ExecStart lines, expanded with twotower.env the way systemd expands them
+# (${VAR} one word, $VAR split on blanks), start a cell and a router that serve a
+# completion and stop cleanly on SIGTERM. (systemd itself cannot run here: it is
+# not this machine's init.)
+# Usage: systemd_units.sh TWOTOWER_BINARY REPO_ROOT. Exit 77: no systemd-analyze.
+set -uo pipefail
+bin=$1 repo=$2
+units=$repo/deploy/systemd
+D=$(mktemp -d /tmp/tt-systemd-XXXXXX)
+pids=()
+ok=0
+finish() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  if [ "$ok" = 1 ]; then rm -rf "$D"; else tail -20 "$D"/*.err 2>/dev/null; echo "logs kept in $D"; fi
+}
+trap finish EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+if command -v systemd-analyze > /dev/null; then
+  for f in "$units"/*.service "$units"/*.target; do
+    sed "s#/usr/local/bin/twotower#$bin#" "$f" > "$D/$(basename "$f")"
+  done
+  out=$(cd "$D" && systemd-analyze verify --man=no ./*.service ./*.target 2>&1) || fail "systemd-analyze verify: $out"
+  [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
+  echo "systemd-analyze verify: the units are clean"
+  rm -f "$D"/*.service "$D"/*.target
+else
+  echo "SKIP: systemd-analyze not installed"; exit 77
+fi
+
+# The env file with this test's model and free ports.
+read -r p_ctx p_met p_api < <(python3 - <<'PY'
+import socket
+held = []
+def take(n):
+    for base in range(22000, 60000, 7):
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket(); s.bind(("0.0.0.0", base + i)); socks.append(s)
+            held.extend(socks)
+            return base
+        except OSError:
+            for s in socks: s.close()
+print(take(1), take(3), take(1))
+PY
+)
+sed -e "s#^TT_MODEL=.*#TT_MODEL=$repo/models/default#" -e "s#^TT_CONTEXT_LISTEN=.*#TT_CONTEXT_LISTEN=127.0.0.1:$p_ctx#" \
+    -e "s#^TT_METRICS_PORT=.*#TT_METRICS_PORT=$p_met#" -e "s#^TT_CELL_ARGS=.*#TT_CELL_ARGS=--threads 1#" \
+    -e "s#^TT_ROUTER_LISTEN=.*#TT_ROUTER_LISTEN=127.0.0.1:$p_api#" -e "s#^TT_CONTEXTS=.*#TT_CONTEXTS=127.0.0.1:$p_ctx#" \
+    "$units/twotower.env" > "$D/twotower.env"
+# systemd's EnvironmentFile: KEY=value, the value is the rest of the line.
+while IFS= read -r line; do
+  [[ "$line" =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] && export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+done < "$D/twotower.env"
+start() {  # unit name: runs its ExecStart line as systemd would expand it
+  local line
+  line=$(sed -n 's/^ExecStart=//p' "$units/$1.service" | sed "s#/usr/local/bin/twotower#$bin#")
+  eval "exec $line" > "$D/$1.out" 2> "$D/$1.err" &
+  pids+=($!)
+}
+start twotower-cell
+start twotower-router
+python3 - "$p_api" "$p_met" "${pids[@]}" <<'PY' || fail "the units' processes did not serve as expected"
+import json, os, sys, time, urllib.request
+api, met = int(sys.argv[1]), int(sys.argv[2])
+deadline = time.time() + 120
+while True:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{api}/ready", timeout=5) as r:
+            if r.status == 200:
+                break
+    except Exception:
+        pass
+    if time.time() > deadline:
+        sys.exit("router never ready")
+    for pid in sys.argv[3:]:
+        if not os.path.exists(f"/proc/{pid}"):
+            sys.exit(f"process {pid} exited")
+    time.sleep(0.3)
+req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/completions", method="POST",
+                             data=json.dumps({"model": "default", "prompt": "In the beginning", "max_tokens": 8}).encode(),
+                             headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=60) as r:
+    out = json.load(r)
+assert out["usage"]["completion_tokens"] == 8, out
+for port in (met, met + 1, met + 2):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        assert b"twotower_" in r.read()
+print("served:", repr(out["choices"][0]["text"]))
+PY
+for i in 1 0; do  # router first, as systemd stops twotower.target's units (router After cell)
+  kill -TERM "${pids[$i]}"
+  wait "${pids[$i]}"; rc=$?
+  [ "$rc" = 0 ] || fail "unit process $i exited $rc on SIGTERM"
+done
+pids=()
+ok=1
+echo "PASS: systemd units verified; their ExecStart lines served a completion and stopped on SIGTERM"
