@@ -34,22 +34,7 @@ trap finish EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # Free TCP ports: slurmctld, slurmd, context, metrics x3 (context, 2 denoisers), router.
-read -r p_ctld p_d p_ctx p_met p_api < <(python3 - <<'PY'
-import socket
-held = []
-def take(n):  # n consecutive free ports, kept bound until all are chosen
-    for base in range(21000, 60000, 7):
-        socks = []
-        try:
-            for i in range(n):
-                s = socket.socket(); s.bind(("0.0.0.0", base + i)); socks.append(s)
-            held.extend(socks)
-            return base
-        except OSError:
-            for s in socks: s.close()
-print(take(1), take(1), take(1), take(3), take(1))
-PY
-)
+read -r p_ctld p_d p_ctx p_met p_api < <(python3 "$repo/tests/deploy/free_ports.py" 1 1 1 3 1)
 mkdir -p "$D/state" "$D/spool" "$D/sd"
 cat > "$SLURM_CONF" <<EOF
 ClusterName=ttprivate

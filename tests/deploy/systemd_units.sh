@@ -32,22 +32,7 @@ else
 fi
 
 # The env file with this test's model and free ports.
-read -r p_ctx p_met p_api < <(python3 - <<'PY'
-import socket
-held = []
-def take(n):
-    for base in range(22000, 60000, 7):
-        socks = []
-        try:
-            for i in range(n):
-                s = socket.socket(); s.bind(("0.0.0.0", base + i)); socks.append(s)
-            held.extend(socks)
-            return base
-        except OSError:
-            for s in socks: s.close()
-print(take(1), take(3), take(1))
-PY
-)
+read -r p_ctx p_met p_api < <(python3 "$repo/tests/deploy/free_ports.py" 1 3 1)
 sed -e "s#^TT_MODEL=.*#TT_MODEL=$repo/models/default#" -e "s#^TT_CONTEXT_LISTEN=.*#TT_CONTEXT_LISTEN=127.0.0.1:$p_ctx#" \
     -e "s#^TT_METRICS_PORT=.*#TT_METRICS_PORT=$p_met#" -e "s#^TT_CELL_ARGS=.*#TT_CELL_ARGS=--threads 1#" \
     -e "s#^TT_ROUTER_LISTEN=.*#TT_ROUTER_LISTEN=127.0.0.1:$p_api#" -e "s#^TT_CONTEXTS=.*#TT_CONTEXTS=127.0.0.1:$p_ctx#" \
