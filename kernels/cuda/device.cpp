@@ -6,7 +6,34 @@
 namespace tt::cuda {
 
 void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+  if (e == cudaSuccess) return;
+  // The runtime also keeps e as this thread's last error: left there, the next kernel
+  // wrapper's cudaGetLastError() would report it again under its own name. (A sticky
+  // error stays; an e that no runtime call returned, like a shape check's, is not there.)
+  if (cudaPeekAtLastError() == e) (void)cudaGetLastError();
+  throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+void sync_default_stream(const char* what) { check(cudaStreamSynchronize(nullptr), what); }
+
+DeviceScope::DeviceScope(int device) {
+  int current = 0;
+  check(cudaGetDevice(&current), "cudaGetDevice");
+  check(cudaSetDevice(device), "cudaSetDevice");
+  if (current != device) previous_ = current;
+}
+
+DeviceScope::DeviceScope(int device, std::nothrow_t) noexcept {
+  int current = 0;
+  if (cudaGetDevice(&current) != cudaSuccess || cudaSetDevice(device) != cudaSuccess) {
+    (void)cudaGetLastError();  // best effort: what the scope frees is freed from the current device
+    return;
+  }
+  if (current != device) previous_ = current;
+}
+
+DeviceScope::~DeviceScope() {
+  if (previous_ >= 0 && cudaSetDevice(previous_) != cudaSuccess) (void)cudaGetLastError();
 }
 
 int device_count() {

@@ -4,14 +4,23 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace tt::cuda {
 
 // Throws std::runtime_error("<what>: <cuda error string>") unless e == cudaSuccess.
+// The error is reported once: check() clears it as the thread's last error.
 void check(cudaError_t e, const char* what);
+
+// Waits for the work cudaMemset / cudaMemcpy queued on the default stream. The towers
+// run on non-blocking streams, which are not ordered after that stream, and a pageable
+// H2D cudaMemcpy may return before its DMA has landed: call this before another
+// stream reads what such a call wrote.
+void sync_default_stream(const char* what);
 
 // Number of usable CUDA devices; 0 when there is no driver or no device (never throws).
 int device_count();
@@ -27,19 +36,22 @@ struct DeviceInfo {
 };
 DeviceInfo device_info(int device);
 
-// Makes `device` current for a scope (kernels, allocations and cuBLAS follow it).
+// Makes `device` current for a scope (kernels, allocations, frees and cuBLAS follow
+// it), then the previous device again -- only when that was another one: since
+// CUDA 12 making a device current creates its context. (A thread that never chose
+// a device reports device 0, so a scope on another device still ends with device 0
+// current on such a thread.)
 class DeviceScope {
 public:
-  explicit DeviceScope(int device) {
-    check(cudaGetDevice(&previous_), "cudaGetDevice");
-    check(cudaSetDevice(device), "cudaSetDevice");
-  }
-  ~DeviceScope() { cudaSetDevice(previous_); }
+  explicit DeviceScope(int device);  // throws std::runtime_error
+  // For destructors: never throws; when the switch fails the scope changes nothing.
+  DeviceScope(int device, std::nothrow_t) noexcept;
+  ~DeviceScope();
   DeviceScope(const DeviceScope&) = delete;
   DeviceScope& operator=(const DeviceScope&) = delete;
 
 private:
-  int previous_ = 0;
+  int previous_ = -1;  // the device to make current again at the end; -1: none
 };
 
 // An owning device allocation of n elements of T (trivially copyable).
@@ -65,9 +77,11 @@ public:
 
   T* get() const { return p_; }
   size_t size() const { return n_; }
+  // Synchronous: the data is on the device when it returns (any stream may read it).
   void upload(const std::vector<T>& host) {
     check(cudaMemcpy(p_, host.data(), std::min(n_, host.size()) * sizeof(T), cudaMemcpyHostToDevice),
           "cudaMemcpy H2D");
+    sync_default_stream("cudaMemcpy H2D");
   }
   std::vector<T> download() const {
     std::vector<T> host(n_);

@@ -32,7 +32,7 @@ IpcHandle IpcHandle::from_hex(const std::string& text) {
 }
 
 IpcHandle export_buffer(const void* device_ptr, size_t size, int device) {
-  check(cudaSetDevice(device), "export_buffer: cudaSetDevice");
+  DeviceScope on(device);
   cudaIpcMemHandle_t raw;
   check(cudaIpcGetMemHandle(&raw, const_cast<void*>(device_ptr)), "cudaIpcGetMemHandle");
   IpcHandle h;
@@ -43,15 +43,18 @@ IpcHandle export_buffer(const void* device_ptr, size_t size, int device) {
   return h;
 }
 
-ImportedBuffer::ImportedBuffer(const IpcHandle& handle, int device) : size_(handle.size) {
-  check(cudaSetDevice(device >= 0 ? device : handle.device), "ImportedBuffer: cudaSetDevice");
+ImportedBuffer::ImportedBuffer(const IpcHandle& handle, int device)
+    : size_(handle.size), device_(device >= 0 ? device : handle.device) {
+  DeviceScope on(device_);
   cudaIpcMemHandle_t raw;
   std::memcpy(&raw, handle.bytes.data(), sizeof raw);
   check(cudaIpcOpenMemHandle(&ptr_, raw, cudaIpcMemLazyEnablePeerAccess), "cudaIpcOpenMemHandle");
 }
 
 ImportedBuffer::~ImportedBuffer() {
-  if (ptr_ != nullptr) cudaIpcCloseMemHandle(ptr_);
+  if (ptr_ == nullptr) return;
+  DeviceScope on(device_, std::nothrow);  // closed in the context it was opened in
+  if (cudaIpcCloseMemHandle(ptr_) != cudaSuccess) (void)cudaGetLastError();  // not the next launch's error
 }
 
 }  // namespace tt::cuda

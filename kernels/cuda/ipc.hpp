@@ -21,12 +21,13 @@ struct IpcHandle {
 };
 
 // Exports a buffer allocated with cudaMalloc on `device` (the owner keeps it
-// alive until every lessee has closed it). Throws std::runtime_error.
+// alive until every lessee has closed it). Throws std::runtime_error. The caller's
+// current device is kept.
 IpcHandle export_buffer(const void* device_ptr, size_t size, int device);
 
 // Maps an exported buffer in this process (another process than the owner) into
 // the address space of `device` (default: the owner's device; another one reads
-// it peer to peer); unmapped on destruction.
+// it peer to peer); unmapped on destruction. Neither changes the current device.
 class ImportedBuffer {
 public:
   explicit ImportedBuffer(const IpcHandle& handle, int device = -1);
@@ -40,6 +41,7 @@ public:
 private:
   void* ptr_ = nullptr;
   size_t size_ = 0;
+  int device_ = 0;  // mapped into this device's address space
 };
 
 }  // namespace tt::cuda

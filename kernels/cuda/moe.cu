@@ -172,6 +172,10 @@ void moe_experts(const float* x, int T, int H, const int* experts, const float* 
   const int E = w.n_experts, I = w.inter;
   if (E <= 0 || E > kMaxExperts || top_k <= 0 || top_k > E || I <= 0)
     check(cudaErrorInvalidValue, "moe_experts: shape");
+  // Each token picks distinct experts, so no expert has more than T rows: ceil(T / kTm)
+  // row tiles, in gridDim.y (<= 65535).
+  const unsigned row_tiles = static_cast<unsigned>((T + kTm - 1) / kTm);
+  if (row_tiles > 65535) check(cudaErrorInvalidValue, "moe_experts: more than 1,048,560 tokens");
   const long long R = static_cast<long long>(T) * top_k;
   // Scratch: offsets[E + 1], perm[R], inv[R] (ints); xs[R, H], mid[R, I], ys[R, H] (floats).
   const size_t ints = static_cast<size_t>(E + 1 + 2 * R), floats = static_cast<size_t>(R * (2 * H + I));
@@ -189,8 +193,6 @@ void moe_experts(const float* x, int T, int H, const int* experts, const float* 
   sort_kernel<<<1, 1024 < E ? 1024 : ((E + 31) / 32) * 32, 0, stream>>>(experts, static_cast<int>(R), E, offsets,
                                                                         perm, inv);
   gather_kernel<<<detail::blocks_for(R * H, 256), 256, 0, stream>>>(x, H, top_k, perm, R * H, xs);
-  // Each token picks distinct experts, so no expert has more than T rows.
-  const unsigned row_tiles = static_cast<unsigned>((T + kTm - 1) / kTm);
   grouped_gemm_kernel<true><<<dim3((I + kTn - 1) / kTn, row_tiles, E), 256, 0, stream>>>(xs, w.up, offsets, I, H,
                                                                                         mid);
   grouped_gemm_kernel<false><<<dim3((H + kTn - 1) / kTn, row_tiles, E), 256, 0, stream>>>(mid, w.down, offsets, H,

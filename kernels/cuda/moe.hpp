@@ -33,7 +33,7 @@ struct ExpertWeights {
 // summed in j order (ascending expert, like model/tower_moe.cpp), fp32 throughout
 // (bf16 weights widened). Rows are sorted by expert (counting sort, stable in
 // token order), gathered, run through a tiled grouped GEMM per expert, then
-// combined per token. Scratch is allocated stream-ordered per call.
+// combined per token. Scratch is allocated stream-ordered per call. T <= 1,048,560.
 void moe_experts(const float* x, int T, int H, const int* experts, const float* weights, int top_k,
                  const ExpertWeights& w, float* out, cudaStream_t stream = nullptr);
 

@@ -137,7 +137,7 @@ NcclPair::NcclPair(const NcclId& id, int rank, int device, std::chrono::millisec
     : rank_(rank), device_(device), timeout_(timeout) {
   if (rank != 0 && rank != 1) throw std::invalid_argument("NcclPair: rank must be 0 or 1");
   const NcclApi& nccl = require_api();
-  check(cudaSetDevice(device), "NcclPair: cudaSetDevice");
+  DeviceScope on(device);  // the communicator takes the current device; the caller's is kept
   ncclUniqueId raw;
   std::memcpy(&raw, id.bytes.data(), sizeof raw);
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;

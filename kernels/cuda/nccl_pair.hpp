@@ -53,7 +53,7 @@ struct RecvSegment {
 class NcclPair {
 public:
   // Joins the communicator as `rank` (0 or 1, else std::invalid_argument) on
-  // `device` (made current). Throws "NCCL: peer did not join within N ms" when
+  // `device` (the caller's current device is kept). Throws "NCCL: peer did not join within N ms" when
   // the other rank does not join within `timeout`. The same timeout bounds how
   // long send/recv wait for their peer to connect and the destructor's finalize.
   NcclPair(const NcclId& id, int rank, int device, std::chrono::milliseconds timeout);

@@ -111,7 +111,10 @@ __global__ void pick_kernel(const float* logits, int vocab, int mask_id, float t
   if (threadIdx.x == 0) {
     if (best < 0) best = 0;
     tokens[r] = best;
-    confidence[r] = expf(logp(best));
+    // NaN marks a log-probability that is not finite (see sampling.hpp): exp() would turn
+    // -inf into 0, a confidence that looks valid.
+    const float lp = logp(best);
+    confidence[r] = isfinite(lp) ? expf(lp) : NAN;
   }
 }
 

@@ -16,6 +16,10 @@ namespace tt::cuda {
 // gumbel_argmax(row, temperature, seed, streams[r]) with the masked id excluded.
 // tokens[r], confidence[r] = exp(logp[token]) (device outputs). streams: device, [rows]
 // (may be null when temperature <= 0).
+// confidence[r] is NaN when logp[token] is not finite: a NaN or +inf logit anywhere in the
+// row (the log-sum-exp is NaN), or no finite logit to choose. The caller then throws, as
+// model/decoding.cpp's check_finite_logit does on the CPU (which only looks at the chosen
+// logit, so a NaN elsewhere in the row is an error here only).
 void pick_tokens(const float* logits, int rows, int vocab, int mask_id, float temperature, uint64_t seed,
                  const uint64_t* streams, int32_t* tokens, float* confidence, cudaStream_t stream = nullptr);
 

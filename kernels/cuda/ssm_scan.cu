@@ -17,7 +17,7 @@ struct ScanArgs {
 };
 
 // Scans tokens [t0, t1) of row (h, p) from `s` (registers, updated). When y is
-// non-null writes y_t; when `out_decay` is non-null returns exp(A·Σdt).
+// non-null writes y_t.
 __device__ void scan_row(const ScanArgs& a, int h, int p, int t0, int t1, float (&s)[kMaxPerLane], float* y) {
   const int lane = threadIdx.x & 31;
   const int g = h / (a.n_heads / a.n_groups);
@@ -81,23 +81,34 @@ __global__ void scan_kernel(ScanArgs a, int T, int Q, float* states, float* y, b
   store_row(row, a.state, s);
 }
 
+// Before pass 2: decay[c][h] = exp(A_h·Σdt) over chunk c, one thread per (chunk, head).
+// It depends on neither p nor n, so it is computed once here rather than by every state
+// element in pass 2 (same sum in the same order: the carry is bit-identical).
+__global__ void chunk_decay_kernel(ScanArgs a, int T, int Q, int chunks, float* decay) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= chunks * a.n_heads) return;
+  const int c = i / a.n_heads, h = i % a.n_heads;
+  const float A = -expf(a.A_log[h]), bias = a.dt_bias[h];
+  float dt_sum = 0.0f;
+  for (int t = c * Q; t < min(T, (c + 1) * Q); ++t)
+    dt_sum += detail::softplus(a.dt_raw[static_cast<long long>(t) * a.n_heads + h] + bias);
+  decay[i] = expf(A * dt_sum);
+}
+
 // Pass 2: one thread per state element; walks the chunks in order.
-// In: local[c] = chunk c's end state from zero; initial = the state before chunk 0.
+// In: local[c] = chunk c's end state from zero; initial = the state before chunk 0;
+// decay[c][h] from chunk_decay_kernel.
 // Out: starts[c] (in place of local[c]) = the true state before chunk c; initial = final state.
-__global__ void carry_kernel(ScanArgs a, int T, int Q, int chunks, float* local, float* initial) {
+__global__ void carry_kernel(ScanArgs a, int chunks, const float* decay, float* local, float* initial) {
   const long long per = static_cast<long long>(a.n_heads) * a.head_dim * a.state;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= per) return;
   const int h = static_cast<int>(i / (static_cast<long long>(a.head_dim) * a.state));
-  const float A = -expf(a.A_log[h]), bias = a.dt_bias[h];
   float s = initial[i];
   for (int c = 0; c < chunks; ++c) {
-    float dt_sum = 0.0f;
-    for (int t = c * Q; t < min(T, (c + 1) * Q); ++t)
-      dt_sum += detail::softplus(a.dt_raw[static_cast<long long>(t) * a.n_heads + h] + bias);
     const float loc = local[c * per + i];
     local[c * per + i] = s;
-    s = fmaf(expf(A * dt_sum), s, loc);
+    s = fmaf(decay[c * a.n_heads + h], s, loc);
   }
   initial[i] = s;
 }
@@ -130,13 +141,19 @@ void ssm_scan_chunked(const float* x, const float* dt_raw, const float* B, const
   const int Q = max(1, min(chunk, T));
   const int chunks = (T + Q - 1) / Q;
   if (chunks == 1) return ssm_scan_recurrent(x, dt_raw, B, C, T, A_log, D, dt_bias, shape, ssm_state, y, stream);
+  if (chunks > 65535) check(cudaErrorInvalidValue, "ssm_scan_chunked: more than 65535 chunks (T / chunk)");
   const long long per = static_cast<long long>(a.n_heads) * a.head_dim * a.state;
+  // Scratch: states[chunks, per], then decay[chunks, n_heads].
   float* states = nullptr;
-  check(cudaMallocAsync(reinterpret_cast<void**>(&states), chunks * per * sizeof(float), stream),
+  check(cudaMallocAsync(reinterpret_cast<void**>(&states), (chunks * per + chunks * a.n_heads) * sizeof(float),
+                        stream),
         "ssm_scan_chunked: cudaMallocAsync");
-  const dim3 grid(a.n_heads, (a.head_dim + kWarps - 1) / kWarps, chunks);
+  float* decay = states + chunks * per;
+  const dim3 grid(a.n_heads, (a.head_dim + kWarps - 1) / kWarps, chunks);  // chunks in z: <= 65535
   scan_kernel<<<grid, 32 * kWarps, 0, stream>>>(a, T, Q, states, nullptr, true);
-  carry_kernel<<<detail::blocks_for(per, 256), 256, 0, stream>>>(a, T, Q, chunks, states, ssm_state);
+  chunk_decay_kernel<<<detail::blocks_for(static_cast<long long>(chunks) * a.n_heads, 256), 256, 0, stream>>>(
+      a, T, Q, chunks, decay);
+  carry_kernel<<<detail::blocks_for(per, 256), 256, 0, stream>>>(a, chunks, decay, states, ssm_state);
   scan_kernel<<<grid, 32 * kWarps, 0, stream>>>(a, T, Q, states, y, false);
   cudaError_t e = cudaGetLastError();
   check(cudaFreeAsync(states, stream), "ssm_scan_chunked: cudaFreeAsync");

@@ -8,8 +8,9 @@
 //    boundaries from the initial state (S_c+1 = exp(A·Σdt_c)·S_c + local_c),
 //    pass 3 reruns the recurrence inside every chunk from its true start
 //    state to produce y. Equal to the recurrence up to rounding, from any
-//    initial state. Needs chunks x heads x head_dim x state fp32 of scratch,
-//    allocated stream-ordered (cudaMallocAsync) per call.
+//    initial state. Needs chunks x heads x (head_dim x state + 1) fp32 of
+//    scratch, allocated stream-ordered (cudaMallocAsync) per call. T / chunk
+//    must not exceed 65535 (std::runtime_error).
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -14,7 +14,7 @@ namespace tt::cuda {
 void embed_lookup(const void* table, bool bf16, const int32_t* ids, int rows, int dim, float* out,
                   cudaStream_t stream = nullptr);
 
-// h[r, :] += gate[:] * m[r, :] (gate may be null: h += m), rows [r0, r0 + n).
+// h[r, :] += gate[:] * m[r, :] (gate may be null: h += m), rows [0, rows).
 void residual_add(float* h, const float* m, const float* gate, int rows, int dim, cudaStream_t stream = nullptr);
 
 // out[i, :] = x[rows[i], :], i < n (rows: device int32).

@@ -21,7 +21,9 @@ void compare(int n_heads, int n_kv, int hd, int n_ctx, int n_q, bool causal) {
   DeviceBuffer<float> dq(q), dkc(kc), dvc(vc), dkn(kn), dvn(vn), out(ref.size());
   cuda::attention(dq.get(), n_q, dkc.get(), dvc.get(), n_ctx, dkn.get(), dvn.get(), causal, {n_heads, n_kv, hd},
                   out.get());
-  EXPECT_LT(test::scaled_error(out.download(), ref), 2e-6)
+  // The GPU sums keys in another order and uses CUDA's expf: at 1000 keys that is about
+  // 2e-6 (emulated), so the bound leaves room above it.
+  EXPECT_LT(test::scaled_error(out.download(), ref), 1e-5)
       << n_heads << "/" << n_kv << "/" << hd << " ctx " << n_ctx << " q " << n_q << " causal " << causal;
 }
 
@@ -42,6 +44,15 @@ TEST(CudaAttention, DenoiserBlockOverContextMatchesCpu) {
   TT_REQUIRE_GPU();
   compare(32, 2, 128, 517, 16, false);
   compare(4, 2, 16, 0, 16, false);
+}
+
+TEST(CudaAttention, LargeGroupsWideHeadsAndEmptySplitsMatchCpu) {
+  TT_REQUIRE_GPU();
+  compare(64, 2, 128, 100, 8, false);  // 32 heads per kv head: 1024 threads, 49,280 B of shared memory
+  compare(8, 4, 256, 40, 8, true);     // head_dim 256: 8 dims per lane, 67,712 B of shared memory
+  // One kv head, 4 queries over 260 keys: split (on 132 SMs into 2 x 130 keys); query 0
+  // sees no key of the second split, which the combine skips.
+  compare(4, 1, 64, 0, 260, true);
 }
 
 TEST(CudaAttention, RejectsBadShape) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,9 +32,14 @@ inline std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t s
 }
 
 // max |a - b| / max(floor, max |b|): error relative to the reference's scale.
+// Infinite when the sizes differ or either side holds a NaN or infinity (std::max
+// would skip a NaN, so an all-NaN result would score 0).
 inline double scaled_error(const std::vector<float>& a, const std::vector<float>& b, double floor = 1e-6) {
+  constexpr double kFail = std::numeric_limits<double>::infinity();
+  if (a.size() != b.size()) return kFail;
   double err = 0.0, scale = floor;
   for (size_t i = 0; i < b.size(); ++i) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) return kFail;
     err = std::max(err, static_cast<double>(std::fabs(a[i] - b[i])));
     scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
   }

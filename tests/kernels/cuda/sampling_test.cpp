@@ -2,6 +2,7 @@
 // the mask id excluded, confidence = p(token) from the unscaled distribution.
 #include "kernels/cuda/sampling.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -14,11 +15,11 @@ namespace {
 
 using cuda::DeviceBuffer;
 
-TEST(CudaSampling, MatchesCpuGreedyAndGumbel) {
-  TT_REQUIRE_GPU();
-  const int rows = 16, V = 131072, mask = 3;
-  auto logits = test::random_floats(size_t(rows) * V, -8.f, 8.f, 121);
-  logits[size_t(5) * V + mask] = 100.f;  // the mask id must never win
+// pick_tokens over `rows` random rows of V logits == the CPU kernels, greedy and Gumbel-max.
+void expect_cpu_picks(int rows, int V, uint32_t seed) {
+  const int mask = 3;
+  auto logits = test::random_floats(size_t(rows) * V, -8.f, 8.f, seed);
+  logits[size_t(rows - 1) * V + mask] = 100.f;  // the mask id must never win
   std::vector<uint64_t> streams(rows);
   for (int r = 0; r < rows; ++r) streams[r] = 1000 + r;
   DeviceBuffer<float> dl(logits), conf(rows);
@@ -35,8 +36,44 @@ TEST(CudaSampling, MatchesCpuGreedyAndGumbel) {
       cpu::log_softmax(row.data(), V, logp.data());
       const int want = temperature <= 0.f ? cpu::argmax(logp.data(), V)
                                           : cpu::gumbel_argmax(row.data(), V, temperature, 42, streams[r]);
-      EXPECT_EQ(t[r], want) << "row " << r << " temperature " << temperature;
-      EXPECT_NEAR(c[r], std::exp(logp[want]), 1e-6f * std::exp(logp[want]) + 1e-12f);
+      EXPECT_EQ(t[r], want) << "V " << V << " row " << r << " temperature " << temperature;
+      EXPECT_NEAR(c[r], std::exp(logp[want]), 1e-6f * std::exp(logp[want]) + 1e-12f) << "V " << V << " row " << r;
+    }
+  }
+}
+
+TEST(CudaSampling, MatchesCpuGreedyAndGumbel) {
+  TT_REQUIRE_GPU();
+  expect_cpu_picks(16, 131072, 121);
+  // Vocabularies that are no multiple of the 512 threads: some threads hold no entry in
+  // the last pass (or, below 512, none at all) going into the block argmax.
+  expect_cpu_picks(4, 1000, 122);
+  expect_cpu_picks(4, 131072 + 77, 123);
+}
+
+// A non-finite log-probability of the chosen token gives a NaN confidence, which the
+// callers turn into the CPU's "non-finite logits" error: a NaN or +inf logit anywhere in
+// the row (the log-sum-exp is NaN), or no finite logit to choose.
+TEST(CudaSampling, NonFiniteRowsGiveANanConfidence) {
+  TT_REQUIRE_GPU();
+  const int rows = 4, V = 1000, mask = 3;
+  const float inf = std::numeric_limits<float>::infinity();
+  auto logits = test::random_floats(size_t(rows) * V, -8.f, 8.f, 131);
+  logits[17] = std::numeric_limits<float>::quiet_NaN();  // row 0
+  logits[size_t(1) * V + 17] = inf;                      // row 1
+  std::fill_n(&logits[size_t(2) * V], V, -inf);          // row 2; row 3 stays finite
+  const std::vector<uint64_t> streams = {1, 2, 3, 4};
+  DeviceBuffer<float> dl(logits), conf(rows);
+  DeviceBuffer<int32_t> tok(rows);
+  DeviceBuffer<uint64_t> ds(streams);
+  for (float temperature : {0.0f, 0.7f}) {
+    cuda::pick_tokens(dl.get(), rows, V, mask, temperature, 42, ds.get(), tok.get(), conf.get());
+    const auto t = tok.download();
+    const auto c = conf.download();
+    for (int r = 0; r < rows; ++r) {
+      EXPECT_GE(t[r], 0) << "row " << r;
+      EXPECT_LT(t[r], V) << "row " << r;
+      EXPECT_EQ(std::isnan(c[r]), r < 3) << "row " << r << " temperature " << temperature << " confidence " << c[r];
     }
   }
 }

@@ -14,10 +14,11 @@ struct Inputs {
   cpu::SsmShape s;
   int T;
   std::vector<float> x, dt, B, C, A_log, D, dt_bias, state;
-  Inputs(cpu::SsmShape shape, int T_, uint32_t seed) : s(shape), T(T_) {
+  // dt_raw in [dt_lo, dt_hi): the default decays a 128-token chunk's carried state to ~0.
+  Inputs(cpu::SsmShape shape, int T_, uint32_t seed, float dt_lo = -4.f, float dt_hi = 1.f) : s(shape), T(T_) {
     const size_t xd = size_t(s.n_heads) * s.head_dim, bd = size_t(s.n_groups) * s.state;
     x = test::random_floats(T * xd, -1.f, 1.f, seed);
-    dt = test::random_floats(size_t(T) * s.n_heads, -4.f, 1.f, seed + 1);
+    dt = test::random_floats(size_t(T) * s.n_heads, dt_lo, dt_hi, seed + 1);
     B = test::random_floats(T * bd, -1.f, 1.f, seed + 2);
     C = test::random_floats(T * bd, -1.f, 1.f, seed + 3);
     A_log = test::random_floats(s.n_heads, -1.f, 1.f, seed + 4);
@@ -54,6 +55,7 @@ TEST(CudaSsmScan, RecurrenceMatchesCpu) {
   TT_REQUIRE_GPU();
   run(Inputs({8, 8, 2, 16}, 50, 41), 0, 1e-5);    // tiny-random shape
   run(Inputs({16, 64, 2, 128}, 64, 51), 0, 1e-5);
+  run(Inputs({6, 6, 2, 16}, 20, 53), 0, 1e-5);     // head_dim not a multiple of 4: idle warps
 }
 
 TEST(CudaSsmScan, ChunkedFromInitialStateMatchesRecurrence) {
@@ -61,6 +63,9 @@ TEST(CudaSsmScan, ChunkedFromInitialStateMatchesRecurrence) {
   run(Inputs({8, 8, 2, 16}, 100, 61), 16, 5e-5);
   run(Inputs({16, 64, 2, 128}, 300, 71), 128, 5e-5);
   run(Inputs({16, 64, 2, 128}, 16, 81), 4, 5e-5);  // a denoiser block in 4 chunks
+  // Small dt: a chunk's decay stays well above 0, so the carried states matter.
+  run(Inputs({16, 64, 2, 128}, 300, 73, -6.f, -3.f), 128, 5e-5);
+  run(Inputs({6, 6, 2, 16}, 40, 83), 8, 5e-5);      // idle warps in every pass
 }
 
 TEST(CudaSsmScan, RejectsTooLargeState) {
