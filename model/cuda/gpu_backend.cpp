@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <map>
+#include <string>
 #include <utility>
 
 #include "model/cuda/gpu_denoiser.hpp"
@@ -23,6 +24,13 @@ int parse_device(const std::string& s) {
   }
   if (used != s.size() || d < 0) throw Error("--device: '" + s + "' is not a device number");
   return d;
+}
+
+// Frees a cache on its own device, whatever the calling thread has current.
+void free_on(int device, std::unique_ptr<SequenceCache>& cache) {
+  if (!cache) return;
+  cuda::DeviceScope on(device, std::nothrow);
+  cache.reset();
 }
 
 }  // namespace
@@ -56,7 +64,8 @@ std::string memory_plan_line(const ModelConfig& config, int device, const std::s
 
 Backend::Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement)
     : config_(config), placement_(placement) {
-  for (int d : {placement.context_device, placement.denoiser_device}) check_device(d);
+  check_device(placement.context_device);
+  if (placement.denoiser) check_device(placement.denoiser_device);
   context_ = std::make_unique<DeviceTower>(config, checkpoint, placement.context_device, DeviceTower::Kind::context);
   if (!placement.denoiser) return;
   if (placement.denoiser_device != placement.context_device) {
@@ -69,6 +78,10 @@ Backend::Backend(const ModelConfig& config, const Checkpoint& checkpoint, const 
   denoiser_ = std::make_unique<DeviceTower>(config, checkpoint, placement.denoiser_device, DeviceTower::Kind::denoiser);
 }
 
+Backend::~Backend() {
+  for (size_t i = 0; i < caches_.size(); ++i) free_cache(static_cast<int>(i));
+}
+
 int Backend::new_cache() {
   cuda::DeviceScope on(placement_.context_device);
   size_t i = 0;
@@ -79,8 +92,14 @@ int Backend::new_cache() {
 }
 
 void Backend::free_cache(int cache) {
-  caches_.at(cache).reset();
-  mirrors_.at(cache).reset();
+  free_on(placement_.context_device, caches_.at(cache));
+  free_on(placement_.denoiser_device, mirrors_.at(cache));
+}
+
+SequenceCache& Backend::cache(int handle) {
+  auto& c = caches_.at(handle);
+  if (!c) throw Error("gpu backend: cache " + std::to_string(handle) + " was freed");
+  return *c;
 }
 
 size_t Backend::cache_bytes() const {
@@ -111,7 +130,7 @@ void Backend::extend(std::span<const Extend> items, std::vector<int32_t>& picked
   std::vector<RowPick> picks;
   int r = 0;
   for (const auto& it : items) {
-    towers.push_back(TowerItem{it.tokens, caches_.at(it.cache).get(), nullptr, nullptr, true});
+    towers.push_back(TowerItem{it.tokens, &cache(it.cache), nullptr, nullptr, true});
     r += static_cast<int>(it.tokens.size());
     if (it.pick) picks.push_back({r - 1, it.temperature, it.seed, it.stream});
   }
@@ -123,9 +142,12 @@ void Backend::extend(std::span<const Extend> items, std::vector<int32_t>& picked
 // The cache a denoiser reads: the context's own on one device; on two, its
 // mirror, brought up to date with the rows added since the last block.
 const SequenceCache& Backend::seed_for(int handle) {
-  SequenceCache& src = *caches_.at(handle);
+  SequenceCache& src = cache(handle);
   if (placement_.denoiser_device == placement_.context_device && !placement_.mirror) return src;
   auto& mirror = mirrors_.at(handle);
+  // A context cache changes only by growing: a mirror at its length is up to date, so the
+  // refinement steps of a block do not copy the whole Mamba state again.
+  if (mirror && mirror->length() == src.length()) return *mirror;
   if (!mirror) mirror = std::make_unique<SequenceCache>(config_, src.length());
   mirror->pull_from(src, placement_.context_device, placement_.denoiser_device, denoiser_->stream());
   return *mirror;

@@ -39,6 +39,7 @@ std::string memory_plan_line(const ModelConfig& config, int device, const std::s
 class Backend : public tt::DecodeBackend {
 public:
   Backend(const ModelConfig& config, const Checkpoint& checkpoint, const Placement& placement);
+  ~Backend() override;
 
   int new_cache() override;
   void free_cache(int cache) override;
@@ -52,7 +53,8 @@ public:
   std::string describe() const;  // one line: devices, names, weight bytes
 
 private:
-  const SequenceCache& seed_for(int cache);
+  SequenceCache& cache(int handle);  // throws tt::Error for a freed handle
+  const SequenceCache& seed_for(int handle);
 
   const ModelConfig& config_;
   Placement placement_;

@@ -2,6 +2,7 @@
 #include "model/cuda/gpu_cache.hpp"
 
 #include <algorithm>
+#include <string>
 
 #include "kernels/cuda/ipc.hpp"
 #include "model/error.hpp"
@@ -19,6 +20,9 @@ SequenceCache::SequenceCache(const ModelConfig& config, int capacity_tokens)
   cuda::check(cudaGetDevice(&device_), "cache device");
   reserve(std::max(capacity_tokens, 16));
   cuda::check(cudaMemset(arena_.get(), 0, mamba_bytes()), "cache init");
+  // Not ordered with the towers' non-blocking streams: a forward or a peer copy into this
+  // state could otherwise run before the zeros land (or be overwritten by them).
+  cuda::sync_default_stream("cache init");
 }
 
 void SequenceCache::reserve(int tokens, cudaStream_t stream) {
@@ -59,11 +63,25 @@ CacheView SequenceCache::view() const {
   return v;
 }
 
-void SequenceCache::upload(const tt::SequenceCache& host) { upload(view_of(host)); }
+void SequenceCache::upload(const tt::SequenceCache& host) {
+  if (host.attention_slots() != attention_slots() || host.mamba_slots() != mamba_slots())
+    throw Error("gpu cache upload: the host cache belongs to another model");
+  // A host cache may hold fewer rows than its length (an AR sequence's tracks the length only).
+  const size_t rows = static_cast<size_t>(std::max(host.length(), 0)) * kv_dim_;
+  for (int s = 0; s < attention_slots(); ++s)
+    if (host.kv(s).k.size() < rows || host.kv(s).v.size() < rows)
+      throw Error("gpu cache upload: the host cache holds fewer K/V rows than its length");
+  for (int s = 0; s < mamba_slots(); ++s)
+    if (host.mamba(s).conv.size() < conv_floats_ || host.mamba(s).ssm.size() < ssm_floats_)
+      throw Error("gpu cache upload: the host cache's Mamba state is too small");
+  upload(view_of(host));
+}
 
 void SequenceCache::upload(const tt::CacheView& host) {
   if (static_cast<int>(host.k.size()) != attention_slots() || static_cast<int>(host.conv.size()) != mamba_slots())
     throw Error("gpu cache upload: the host cache belongs to another model");
+  if (host.device >= 0) throw Error("gpu cache upload: the view is of device memory, not host memory");
+  if (host.length < 0) throw Error("gpu cache upload: negative length");
   reserve(host.length);
   auto put = [](float* dst, const float* src, size_t floats) {
     cuda::check(cudaMemcpy(dst, src, floats * sizeof(float), cudaMemcpyHostToDevice), "cache upload");
@@ -77,6 +95,7 @@ void SequenceCache::upload(const tt::CacheView& host) {
     put(conv(s), host.conv[s], conv_floats_);
     put(ssm(s), host.ssm[s], ssm_floats_);
   }
+  cuda::sync_default_stream("cache upload");  // pageable copies (and reserve's): landed before a tower reads
   length_ = host.length;
 }
 
@@ -111,6 +130,9 @@ tt::SequenceCache SequenceCache::download() const {
 
 void SequenceCache::pull_from(const SequenceCache& src, int src_device, int dst_device, cudaStream_t stream) {
   const int from = length_, to = src.length();
+  if (to < from)
+    throw Error("gpu cache: the source holds " + std::to_string(to) + " rows, fewer than the mirror's " +
+                std::to_string(from));
   reserve(to, stream);
   auto peer = [&](float* dst, const float* s, size_t n) {
     cuda::check(cudaMemcpyPeerAsync(dst, dst_device, s, src_device, n * sizeof(float), stream), "peer copy");

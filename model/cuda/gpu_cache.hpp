@@ -24,6 +24,7 @@ using CacheView = tt::CacheView;
 
 class SequenceCache {
 public:
+  // On the current device, its Mamba state zeroed (synchronous).
   SequenceCache(const ModelConfig& config, int capacity_tokens = 0);
 
   int length() const { return length_; }
@@ -47,7 +48,9 @@ public:
 
   CacheView view() const;
   // Host -> device: the whole cache a host view shows (a denoiser job's seed received from a
-  // context actor), or a host cache (synchronous).
+  // context actor), or a host cache (synchronous: any stream may read it afterwards).
+  // Throws tt::Error for another model's cache, a device view, or a host cache that holds
+  // fewer K/V rows than its length.
   void upload(const tt::CacheView& host);
   void upload(const tt::SequenceCache& host);
   // Device -> host: the K/V rows `host` does not hold yet (by its buffers' sizes, not its
@@ -57,6 +60,7 @@ public:
   tt::SequenceCache download() const;
   // Device -> device (stream-ordered peer copies): the K/V rows this cache lacks of `src`
   // and src's Mamba state, then src's length (a denoiser's mirror of a context cache).
+  // Throws tt::Error when src holds fewer rows than this cache.
   void pull_from(const SequenceCache& src, int src_device, int dst_device, cudaStream_t stream);
 
   // The allocation as another process on the node maps it (CUDA IPC); exported once per

@@ -6,6 +6,7 @@
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/ipc.hpp"
 #include "model/cuda/gpu_cache.hpp"
+#include "model/error.hpp"
 
 namespace tt::gpu {
 namespace {
@@ -13,6 +14,10 @@ namespace {
 class GpuDeviceCacheReader : public DeviceCacheReader {
 public:
   GpuDeviceCacheReader(const ModelConfig& config, int device) : config_(config), device_(device) {}
+  ~GpuDeviceCacheReader() override {
+    cuda::DeviceScope on(device_, std::nothrow);  // the mirrors are freed on their device
+    mirrors_.clear();
+  }
 
   int device() const override { return device_; }
 
@@ -41,7 +46,8 @@ public:
 
   bool receive(uint64_t sequence, int from, int to, CacheChannel& channel, tt::CacheView& out,
                std::string& error) override {
-    if (to < from) return error = "NCCL cache handle with rows [" + std::to_string(from) + ", " + std::to_string(to) + ")", false;
+    if (from < 0 || to < from)
+      return error = "NCCL cache handle with rows [" + std::to_string(from) + ", " + std::to_string(to) + ")", false;
     cuda::DeviceScope on(device_);
     auto& mirror = mirrors_[sequence];
     if (!mirror || from == 0) mirror = std::make_unique<SequenceCache>(config_, to);  // from 0: start over
@@ -55,7 +61,7 @@ public:
     }
     try {
       mirror->reserve(to);
-      cuda::check(cudaDeviceSynchronize(), "mirror reserve");
+      cuda::sync_default_stream("mirror reserve");  // reserve's copies, before the channel's stream writes
       channel.receive(delta_spans(*mirror, from, to));
     } catch (const std::exception& e) {
       mirrors_.erase(sequence);
@@ -73,6 +79,7 @@ public:
 
   void drop(uint64_t sequence) override {
     mapped_.erase(sequence);
+    cuda::DeviceScope on(device_, std::nothrow);  // the calling thread may have another device current
     mirrors_.erase(sequence);
   }
 
@@ -90,6 +97,9 @@ private:
 }  // namespace
 
 std::vector<DeviceSpan> delta_spans(const SequenceCache& cache, int from, int to) {
+  if (from < 0 || to < from || to > cache.capacity())
+    throw Error("cache rows [" + std::to_string(from) + ", " + std::to_string(to) + ") are outside the cache (" +
+                std::to_string(cache.capacity()) + " rows of room)");
   std::vector<DeviceSpan> spans;
   const size_t kv_row = static_cast<size_t>(cache.kv_dim()) * sizeof(float);
   for (int s = 0; s < cache.attention_slots(); ++s) {

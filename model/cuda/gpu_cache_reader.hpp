@@ -15,7 +15,8 @@ std::unique_ptr<DeviceCacheReader> device_cache_reader(const ModelConfig& config
 
 // The owner's side of a receive(): the spans of rows [from, to) of every attention
 // slot (K rows, then V rows) and of the whole Mamba state of a cache with this
-// layout, as gpu::SequenceCache holds it (gpu_cache.hpp).
+// layout, as gpu::SequenceCache holds it (gpu_cache.hpp). Throws tt::Error when
+// [from, to) is not within the cache's capacity.
 class SequenceCache;
 std::vector<DeviceSpan> delta_spans(const SequenceCache& cache, int from, int to);
 

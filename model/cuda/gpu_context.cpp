@@ -14,6 +14,10 @@ class GpuContextCompute : public ContextCompute {
 public:
   GpuContextCompute(const ModelConfig& config, const Checkpoint& checkpoint, int device)
       : config_(config), tower_(config, checkpoint, device, DeviceTower::Kind::context) {}
+  ~GpuContextCompute() override {
+    cuda::DeviceScope on(tower_.device(), std::nothrow);  // the caches are freed on their device
+    caches_.clear();
+  }
 
   void extend(std::span<const Item> items, std::vector<int32_t>& picked) override {
     cuda::DeviceScope on(tower_.device());
@@ -33,14 +37,19 @@ public:
       if (it.pick) picks.push_back({r - 1, it.temperature, it.seed, it.stream});
     }
     tower_.tower().forward(towers);
-    picked = pick_rows(tower_.tower(), picks);
-    cuda::check(cudaStreamSynchronize(tower_.stream()), "context forward");
     // The host caches follow the length only; sync_host copies the contents when a host
     // transport needs them (AR sequences never do: 48 MB of Mamba state per forward saved at 30B).
+    // Set before the pick, which may throw: the device caches have the rows already, and a
+    // host length behind them would make the next extend re-upload from the host cache.
     for (const auto& it : items) it.cache->set_length(caches_.at(it.sequence_id)->length());
+    picked = pick_rows(tower_.tower(), picks);
+    cuda::check(cudaStreamSynchronize(tower_.stream()), "context forward");
   }
 
-  void forget(uint64_t sequence_id) override { caches_.erase(sequence_id); }
+  void forget(uint64_t sequence_id) override {
+    cuda::DeviceScope on(tower_.device(), std::nothrow);  // the calling thread may have another device current
+    caches_.erase(sequence_id);
+  }
 
   void sync_host(uint64_t sequence_id, tt::SequenceCache& host) override {
     auto it = caches_.find(sequence_id);

@@ -19,6 +19,10 @@ class GpuDenoiserCompute : public DenoiserCompute {
 public:
   GpuDenoiserCompute(const ModelConfig& config, const Checkpoint& checkpoint, int device)
       : config_(config), tower_(config, checkpoint, device, DeviceTower::Kind::denoiser) {}
+  ~GpuDenoiserCompute() override {
+    cuda::DeviceScope on(tower_.device(), std::nothrow);  // the seeds are freed on their device
+    seeds_.clear();
+  }
 
   void admit(const BlockJob& job) override {
     cuda::DeviceScope on(tower_.device());
@@ -37,6 +41,7 @@ public:
 
   void retire(uint64_t job_id) override {
     views_.erase(job_id);
+    cuda::DeviceScope on(tower_.device(), std::nothrow);  // the calling thread may have another device current
     seeds_.erase(job_id);
   }
 

@@ -12,6 +12,7 @@
 #include "kernels/cuda/sampling.hpp"
 #include "kernels/cuda/ssm_scan.hpp"
 #include "kernels/cuda/tower_ops.hpp"
+#include "model/decoding.hpp"
 #include "model/error.hpp"
 
 namespace tt::gpu {
@@ -54,6 +55,12 @@ void Tower::forward(std::span<const TowerItem> items) {
   for (const auto& it : items) {
     if ((it.cache == nullptr) == (it.seed == nullptr))
       throw Error("tower forward: each item needs exactly one of cache or seed");
+    // The kernels would read a host seed's pointers as device addresses: an illegal access
+    // that poisons the context for every later call.
+    if (it.seed && it.seed->device < 0) throw Error("gpu tower: the seed is in host memory (upload it first)");
+    if (it.seed && (static_cast<int>(it.seed->k.size()) != slots_.attention ||
+                    static_cast<int>(it.seed->conv.size()) != slots_.mamba))
+      throw Error("gpu tower: the seed belongs to another model");
     for (int32_t tok : it.tokens) {
       if (tok < 0 || tok >= weights_.vocab)
         throw Error("token id " + std::to_string(tok) + " is outside the vocabulary (" +
@@ -284,6 +291,9 @@ void Tower::pick(std::span<const int> rows, int32_t mask_id, float temperature, 
   cuda::check(cudaMemcpyAsync(confidence.data(), d_conf, n * sizeof(float), cudaMemcpyDeviceToHost, stream_),
               "download");
   cuda::check(cudaStreamSynchronize(stream_), "pick");
+  // pick_tokens marks a non-finite log-probability with a NaN confidence (an exp() of a
+  // finite one is finite): the CPU's error.
+  for (float c : confidence) check_finite_logit(c);
 }
 
 std::vector<int32_t> pick_rows(Tower& tower, std::span<const RowPick> picks) {
@@ -321,19 +331,30 @@ DeviceTower::DeviceTower(const ModelConfig& config, const Checkpoint& checkpoint
     : device_(device) {
   check_device(device);
   cuda::DeviceScope on(device_);
-  cuda::check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   const bool denoiser = kind == Kind::denoiser;
   weights_ = upload_tower(config, checkpoint, denoiser ? "denoiser_tower" : "context_tower",
                           denoiser ? "lm_head" : "context_lm_head");
-  tower_ = std::make_unique<Tower>(config, weights_, stream_);
   if (denoiser) {
     time_ = load_time_weights(config, checkpoint);
     modulation_ = std::make_unique<Modulation>(config, time_);
   }
+  // The stream comes last and goes again when the Tower cannot be made (cublasCreate):
+  // a constructor that throws runs no destructor.
+  cuda::check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  try {
+    tower_ = std::make_unique<Tower>(config, weights_, stream_);
+  } catch (...) {
+    cudaStreamDestroy(stream_);
+    throw;
+  }
 }
 
 DeviceTower::~DeviceTower() {
+  // Everything is freed on this tower's device, whatever the calling thread has current.
+  cuda::DeviceScope on(device_, std::nothrow);
   tower_.reset();
+  modulation_.reset();
+  weights_.storage.clear();
   if (stream_) cudaStreamDestroy(stream_);
 }
 

@@ -30,12 +30,15 @@ struct TowerItem {
   bool causal = true;
 };
 
+// Runs on the device that was current when it was made (its cuBLAS handle is bound
+// to it): callers make that device current (cuda::DeviceScope) around every call.
 class Tower {
 public:
   Tower(const ModelConfig& config, const TowerWeights& weights, cudaStream_t stream = nullptr);
 
   // Runs the items; the final-normed hidden states of all rows ([rows, H]) stay
-  // on the device until the next call (hidden()).
+  // on the device until the next call (hidden()). Seeds must be device views
+  // (CacheView::device >= 0), else tt::Error.
   void forward(std::span<const TowerItem> items);
   const float* hidden() const { return hidden_.get(); }
   int rows() const { return rows_; }
@@ -46,6 +49,7 @@ public:
 
   // Token choice for the given rows on the device (kernels/cuda/sampling.hpp):
   // greedy when temperature <= 0, else Gumbel-max with per-row RNG streams.
+  // Throws tt::Error "the model produced non-finite logits" as the CPU does.
   void pick(std::span<const int> rows, int32_t mask_id, float temperature, uint64_t seed,
             std::span<const uint64_t> streams, std::vector<int32_t>& tokens, std::vector<float>& confidence);
 

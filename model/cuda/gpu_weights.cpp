@@ -155,6 +155,9 @@ TowerWeights upload_tower(const ModelConfig& config, const Checkpoint& checkpoin
     t.layers.push_back(up.layer(prefix + ".layers." + std::to_string(i), config.layers[i]));
   t.norm_f = up.vec(prefix + ".norm_f.weight", {config.hidden_size});
   t.head = up.linear(head, config.vocab_size, config.hidden_size);
+  // The copies above are pageable cudaMemcpy on the default stream: all landed before a
+  // tower stream reads them.
+  cuda::sync_default_stream("upload weights");
   return t;
 }
 

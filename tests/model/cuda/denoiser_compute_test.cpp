@@ -1,8 +1,9 @@
 // The GPU DenoiserCompute (what `twotower denoiser --device N` steps with)
 // against the CPU one on the default model: the (token, confidence) pairs of
 // diffusion blocks at several masked fractions and of a mock-AR next-token
-// job, with the seed received as a host view (as from a context actor); the
-// same jobs seeded from device memory (a CUDA IPC mapping) give the same pairs.
+// job, with the seed received as a host view (as from a context actor; two
+// contexts, alternating between the jobs); the same jobs seeded from device
+// memory (a CUDA IPC mapping) give the same pairs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,19 +29,21 @@ TEST(GpuDenoiserCompute, PairsMatchTheCpuCompute) {
   auto cpu = cpu_denoiser_compute(config, weights);
   auto gpu = gpu::denoiser_compute(config, *ck, 0);
 
+  // Two contexts, alternating between the jobs: a job that reads another job's seed shows.
   Tower ctx(config, *weights.context);
-  SequenceCache cache(config);
-  const std::vector<int32_t> prompt = {1, 300, 301, 302, 303, 304, 17, 900, 12, 40};
-  TowerItem item{prompt, &cache, nullptr, nullptr, true};
+  SequenceCache cache(config), other(config);
+  const std::vector<int32_t> prompt = {1, 300, 301, 302, 303, 304, 17, 900, 12, 40}, other_prompt = {1, 52, 3000, 61};
+  const TowerItem contexts[] = {{prompt, &cache, nullptr, nullptr, true}, {other_prompt, &other, nullptr, nullptr, true}};
   std::vector<float> hidden;
-  ctx.forward({&item, 1}, hidden);
+  for (const TowerItem& item : contexts) ctx.forward({&item, 1}, hidden);
+  const SequenceCache* host_seeds[] = {&cache, &other};
 
   std::vector<BlockJob> jobs;
   for (int masked : {16, 9, 3}) {
     BlockJob j;
     j.job_id = jobs.size() + 1;
     j.sequence_id = j.job_id;
-    j.seed = view_of(cache);
+    j.seed = view_of(*host_seeds[jobs.size() % 2]);
     j.block = new_block(0, 16, config.mask_token_id);
     for (int p = masked; p < 16; ++p) j.block.tokens[p] = 100 + p;  // committed tail
     j.params.temperature = masked == 3 ? 0.7f : 0.0f;
@@ -50,7 +53,7 @@ TEST(GpuDenoiserCompute, PairsMatchTheCpuCompute) {
   BlockJob next;  // mock-AR: the last prompt token at its position, seed = state before it
   next.job_id = 9;
   next.kind = JobKind::next_token;
-  next.seed = view_of(cache);
+  next.seed = view_of(*host_seeds[jobs.size() % 2]);
   next.block.tokens = {77};
   next.token_index = 3;
   jobs.push_back(next);
@@ -80,12 +83,15 @@ TEST(GpuDenoiserCompute, PairsMatchTheCpuCompute) {
   for (const auto& j : jobs) gpu->retire(j.job_id);
 
   // Seeds in device memory, as a CUDA IPC mapping hands them over: read in place, same pairs.
-  gpu::SequenceCache on_device(config);
+  gpu::SequenceCache on_device(config), other_on_device(config);
   on_device.upload(cache);
+  other_on_device.upload(other);
+  const gpu::SequenceCache* device_seeds[] = {&on_device, &other_on_device};
   std::vector<BlockJob> device_jobs = jobs;
-  for (auto& j : device_jobs) {
+  for (size_t i = 0; i < device_jobs.size(); ++i) {
+    BlockJob& j = device_jobs[i];
     j.job_id += 100;
-    j.seed = on_device.view();  // device 0
+    j.seed = device_seeds[i % 2]->view();  // device 0, the same context as the host seed
     gpu->admit(j);
   }
   std::vector<int32_t> dp;
