@@ -16,24 +16,33 @@ void check(cudaError_t e, const char* what) {
 
 void sync_default_stream(const char* what) { check(cudaStreamSynchronize(nullptr), what); }
 
+namespace {
+// The device the scopes of this thread last made current; -1: none yet. A thread
+// that never chose a device is left on the scope's device rather than switched to
+// device 0 (which, since CUDA 12, would create a context on GPU 0 in a process
+// that uses only another GPU).
+thread_local int t_scoped_device = -1;
+}  // namespace
+
 DeviceScope::DeviceScope(int device) {
-  int current = 0;
-  check(cudaGetDevice(&current), "cudaGetDevice");
   check(cudaSetDevice(device), "cudaSetDevice");
-  if (current != device) previous_ = current;
+  if (t_scoped_device >= 0 && t_scoped_device != device) previous_ = t_scoped_device;
+  t_scoped_device = device;
 }
 
 DeviceScope::DeviceScope(int device, std::nothrow_t) noexcept {
-  int current = 0;
-  if (cudaGetDevice(&current) != cudaSuccess || cudaSetDevice(device) != cudaSuccess) {
+  if (cudaSetDevice(device) != cudaSuccess) {
     (void)cudaGetLastError();  // best effort: what the scope frees is freed from the current device
     return;
   }
-  if (current != device) previous_ = current;
+  if (t_scoped_device >= 0 && t_scoped_device != device) previous_ = t_scoped_device;
+  t_scoped_device = device;
 }
 
 DeviceScope::~DeviceScope() {
-  if (previous_ >= 0 && cudaSetDevice(previous_) != cudaSuccess) (void)cudaGetLastError();
+  if (previous_ < 0) return;
+  if (cudaSetDevice(previous_) != cudaSuccess) (void)cudaGetLastError();
+  t_scoped_device = previous_;
 }
 
 int device_count() {

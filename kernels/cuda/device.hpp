@@ -37,10 +37,10 @@ struct DeviceInfo {
 DeviceInfo device_info(int device);
 
 // Makes `device` current for a scope (kernels, allocations, frees and cuBLAS follow
-// it), then the previous device again -- only when that was another one: since
-// CUDA 12 making a device current creates its context. (A thread that never chose
-// a device reports device 0, so a scope on another device still ends with device 0
-// current on such a thread.)
+// it), then the device an enclosing or earlier scope of this thread chose, when that
+// was another one. A thread whose scopes never chose a device stays on this one:
+// since CUDA 12 making a device current creates its context, and switching such a
+// thread "back" to device 0 would create one on GPU 0 in a `--device 1` process.
 class DeviceScope {
 public:
   explicit DeviceScope(int device);  // throws std::runtime_error

@@ -1,7 +1,10 @@
-// MoE router (fp64, one block per token) and grouped expert GEMM.
+// MoE router (fp64, one block per token) and grouped expert GEMM (decode shapes: moe_gemv.cu).
+#include <algorithm>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/moe.hpp"
+#include "kernels/cuda/moe_gemv.hpp"
 
 namespace tt::cuda {
 namespace {
@@ -52,7 +55,9 @@ __global__ void route_kernel(const float* x, int H, const float* gate_w, const f
 
 // One block, one thread per expert: counts, offsets, then a stable scatter
 // (perm[row] = assignment index, inv[assignment] = row).
-__global__ void sort_kernel(const int* experts, int n, int E, int* offsets, int* perm, int* inv) {
+// Also lists the experts that got rows, ascending: active[0, *n_active).
+__global__ void sort_kernel(const int* experts, int n, int E, int* offsets, int* perm, int* inv, int* active,
+                            int* n_active) {
   __shared__ int count[kMaxExperts + 1];
   for (int e = threadIdx.x; e < E; e += blockDim.x) {
     int c = 0;
@@ -61,14 +66,16 @@ __global__ void sort_kernel(const int* experts, int n, int E, int* offsets, int*
   }
   __syncthreads();
   if (threadIdx.x == 0) {
-    int run = 0;
+    int run = 0, used = 0;
     for (int e = 0; e < E; ++e) {
       const int c = count[e];
       count[e] = run;
       offsets[e] = run;
       run += c;
+      if (c > 0) active[used++] = e;
     }
     offsets[E] = run;
+    *n_active = used;
   }
   __syncthreads();
   for (int e = threadIdx.x; e < E; e += blockDim.x) {
@@ -177,8 +184,8 @@ void moe_experts(const float* x, int T, int H, const int* experts, const float* 
   const unsigned row_tiles = static_cast<unsigned>((T + kTm - 1) / kTm);
   if (row_tiles > 65535) check(cudaErrorInvalidValue, "moe_experts: more than 1,048,560 tokens");
   const long long R = static_cast<long long>(T) * top_k;
-  // Scratch: offsets[E + 1], perm[R], inv[R] (ints); xs[R, H], mid[R, I], ys[R, H] (floats).
-  const size_t ints = static_cast<size_t>(E + 1 + 2 * R), floats = static_cast<size_t>(R * (2 * H + I));
+  // Scratch: offsets[E + 1], perm[R], inv[R], active[E], n_active (ints); xs[R, H], mid[R, I], ys[R, H] (floats).
+  const size_t ints = static_cast<size_t>(2 * E + 2 + 2 * R), floats = static_cast<size_t>(R * (2 * H + I));
   char* scratch = nullptr;
   const size_t int_bytes = (ints * sizeof(int) + 255) / 256 * 256;
   check(cudaMallocAsync(reinterpret_cast<void**>(&scratch), int_bytes + floats * sizeof(float), stream),
@@ -186,17 +193,27 @@ void moe_experts(const float* x, int T, int H, const int* experts, const float* 
   int* offsets = reinterpret_cast<int*>(scratch);
   int* perm = offsets + E + 1;
   int* inv = perm + R;
+  int* active = inv + R;
+  int* n_active = active + E;
   float* xs = reinterpret_cast<float*>(scratch + int_bytes);
   float* mid = xs + R * H;
   float* ys = mid + R * I;
 
   sort_kernel<<<1, 1024 < E ? 1024 : ((E + 31) / 32) * 32, 0, stream>>>(experts, static_cast<int>(R), E, offsets,
-                                                                        perm, inv);
+                                                                        perm, inv, active, n_active);
   gather_kernel<<<detail::blocks_for(R * H, 256), 256, 0, stream>>>(x, H, top_k, perm, R * H, xs);
-  grouped_gemm_kernel<true><<<dim3((I + kTn - 1) / kTn, row_tiles, E), 256, 0, stream>>>(xs, w.up, offsets, I, H,
-                                                                                        mid);
-  grouped_gemm_kernel<false><<<dim3((H + kTn - 1) / kTn, row_tiles, E), 256, 0, stream>>>(mid, w.down, offsets, H,
-                                                                                         I, ys);
+  if (T <= detail::kGemvMaxRows && detail::expert_gemv_fits(H) && detail::expert_gemv_fits(I)) {
+    // Decode shapes (<= 8 rows per expert): stream each active expert's weights once,
+    // same fma order as the tiled kernel, so the numbers do not depend on T.
+    const int max_active = static_cast<int>(std::min<long long>(E, R));
+    detail::expert_gemv(xs, w.up, offsets, active, n_active, max_active, I, H, true, mid, stream);
+    detail::expert_gemv(mid, w.down, offsets, active, n_active, max_active, H, I, false, ys, stream);
+  } else {
+    grouped_gemm_kernel<true><<<dim3((I + kTn - 1) / kTn, row_tiles, E), 256, 0, stream>>>(xs, w.up, offsets, I, H,
+                                                                                          mid);
+    grouped_gemm_kernel<false><<<dim3((H + kTn - 1) / kTn, row_tiles, E), 256, 0, stream>>>(mid, w.down, offsets,
+                                                                                           H, I, ys);
+  }
   combine_kernel<<<detail::blocks_for(static_cast<long long>(T) * H, 256), 256, 0, stream>>>(
       ys, inv, weights, top_k, H, static_cast<long long>(T) * H, out);
   const cudaError_t e = cudaGetLastError();

@@ -32,8 +32,10 @@ struct ExpertWeights {
 // out[t, :] = sum_j weights[t, j] * down_e(relu(up_e(x[t, :]))^2), e = experts[t, j],
 // summed in j order (ascending expert, like model/tower_moe.cpp), fp32 throughout
 // (bf16 weights widened). Rows are sorted by expert (counting sort, stable in
-// token order), gathered, run through a tiled grouped GEMM per expert, then
-// combined per token. Scratch is allocated stream-ordered per call. T <= 1,048,560.
+// token order), gathered, run through a tiled grouped GEMM per expert (T > 8) or
+// a GEMV that streams each routed expert's weights once (T <= 8, decode), then
+// combined per token. Both keep one fma chain per output in k order: a token's
+// output does not depend on T. Scratch is allocated stream-ordered per call. T <= 1,048,560.
 void moe_experts(const float* x, int T, int H, const int* experts, const float* weights, int top_k,
                  const ExpertWeights& w, float* out, cudaStream_t stream = nullptr);
 
