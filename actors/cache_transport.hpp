@@ -73,6 +73,8 @@ Peer this_process();
 uint64_t process_id();
 inline uint32_t os_pid(uint64_t process_id) { return static_cast<uint32_t>(process_id); }
 inline uint32_t pid_namespace_tag(uint64_t process_id) { return static_cast<uint32_t>(process_id >> 32); }
+// The id of process `pid` of this process's PID namespace (a child, say).
+inline uint64_t process_id_of(uint32_t pid) { return (process_id() & ~uint64_t{0xffffffffu}) | pid; }
 
 // In-process leases: a token names a CacheView the owner keeps valid until it
 // erases the token (ContextCore does not extend a cache while a job reads it).

@@ -2,12 +2,66 @@
 #include "model/cuda/gpu_cache.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <new>
 #include <string>
 
 #include "kernels/cuda/ipc.hpp"
 #include "model/error.hpp"
 
 namespace tt::gpu {
+namespace {
+
+// CUDA IPC: freeing an exported allocation while another process still has it mapped
+// is undefined behaviour. A denoiser closes its mapping when the next handle of the
+// sequence names a new allocation or when the context releases the sequence, both a
+// message away; so an exported allocation that is replaced or dropped is kept this
+// long before cudaFree. (A denoiser that stays silent longer is declared dead by the
+// heartbeats first.)
+constexpr auto kExportedGrace = std::chrono::seconds(10);
+
+struct Retired {
+  cuda::DeviceBuffer<float> buffer;
+  int device;
+  std::chrono::steady_clock::time_point at;
+};
+
+std::mutex g_retired_mutex;
+std::deque<Retired> g_retired;
+
+// Frees the retired allocations older than the grace period.
+void reap_retired() {
+  std::deque<Retired> done;
+  {
+    std::lock_guard lock(g_retired_mutex);
+    const auto now = std::chrono::steady_clock::now();
+    while (!g_retired.empty() && now - g_retired.front().at >= kExportedGrace) {
+      done.push_back(std::move(g_retired.front()));
+      g_retired.pop_front();
+    }
+  }
+  for (auto& r : done) {
+    cuda::DeviceScope on(r.device, std::nothrow);
+    r.buffer = cuda::DeviceBuffer<float>();
+  }
+}
+
+// An allocation that may be mapped elsewhere: freed after the grace period, not now.
+void retire_exported(cuda::DeviceBuffer<float>&& buffer, int device) {
+  {
+    std::lock_guard lock(g_retired_mutex);
+    g_retired.push_back({std::move(buffer), device, std::chrono::steady_clock::now()});
+  }
+  reap_retired();
+}
+
+}  // namespace
+
+SequenceCache::~SequenceCache() {
+  if (exported_ && arena_.get() != nullptr) retire_exported(std::move(arena_), device_);
+}
 
 SequenceCache::SequenceCache(const ModelConfig& config, int capacity_tokens)
     : config_(config), kv_dim_(config.num_key_value_heads * config.head_dim) {
@@ -42,7 +96,9 @@ void SequenceCache::reserve(int tokens, cudaStream_t stream) {
       copy(k_new + static_cast<size_t>(cap) * kv_dim_, v(s), rows);
     }
   }
-  // The old allocation is freed by cudaFree, which waits for the device: the copies are done by then.
+  // The old allocation is freed by cudaFree, which waits for the device: the copies are
+  // done by then. An exported one waits out the grace period first (denoisers map it).
+  if (exported_) retire_exported(std::move(arena_), device_);
   arena_ = std::move(grown);
   exported_.reset();
   capacity_ = cap;
@@ -147,7 +203,10 @@ void SequenceCache::pull_from(const SequenceCache& src, int src_device, int dst_
 }
 
 DeviceRegion SequenceCache::region(int device) const {
-  if (!exported_) exported_ = cuda::export_buffer(arena_.get(), bytes(), device).bytes;
+  if (!exported_) {
+    reap_retired();
+    exported_ = cuda::export_buffer(arena_.get(), bytes(), device).bytes;
+  }
   DeviceRegion r;
   r.device = device;
   r.ipc = *exported_;

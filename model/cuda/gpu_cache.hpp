@@ -26,6 +26,8 @@ class SequenceCache {
 public:
   // On the current device, its Mamba state zeroed (synchronous).
   SequenceCache(const ModelConfig& config, int capacity_tokens = 0);
+  ~SequenceCache();  // an exported allocation is retired, not freed (see region())
+  SequenceCache(SequenceCache&&) noexcept = default;
 
   int length() const { return length_; }
   void set_length(int n) { length_ = n; }
@@ -64,7 +66,9 @@ public:
   void pull_from(const SequenceCache& src, int src_device, int dst_device, cudaStream_t stream);
 
   // The allocation as another process on the node maps it (CUDA IPC); exported once per
-  // allocation. The region stays valid until the cache grows or is destroyed.
+  // allocation. The region stays valid until the cache grows or is destroyed; after that
+  // an exported allocation is freed only 10 s later (a mapping elsewhere must close
+  // before cudaFree: the denoiser closes it on the sequence's next handle or release).
   DeviceRegion region(int device) const;
 
 private:

@@ -39,7 +39,7 @@ TEST_F(ClusterTest, ForcedSharedMemoryMatchesInProcessAndMovesNoKvBytes) {
   ASSERT_FALSE(lines.empty());
   for (const auto& l : lines) EXPECT_NE(l.find("shared_memory, 0 K/V bytes"), std::string::npos) << l;
   // Every sequence has finished: its object is unlinked.
-  EXPECT_TRUE(actors::shm::objects_of(static_cast<uint64_t>(context_.pid())).empty());
+  EXPECT_TRUE(actors::shm::objects_of(actors::process_id_of(static_cast<uint32_t>(context_.pid()))).empty());
 }
 
 TEST_F(ClusterTest, ObjectsOfAKilledContextAreRemovedByTheNextOne) {
@@ -48,7 +48,7 @@ TEST_F(ClusterTest, ObjectsOfAKilledContextAreRemovedByTheNextOne) {
                                    "--timeout-ms", "60000"},
                                   address_);
   ASSERT_TRUE(wait_for_text(path("context.err"), "committed", 2, 60s)) << read_file(path("context.err"));
-  const auto dead = static_cast<uint64_t>(context_.pid());
+  const auto dead = actors::process_id_of(static_cast<uint32_t>(context_.pid()));
   EXPECT_FALSE(actors::shm::objects_of(dead).empty());  // the live context's segments
   context_.kill_now(SIGKILL);                            // nobody unlinks them now
   finish(c, 20s);

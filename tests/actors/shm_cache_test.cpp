@@ -119,8 +119,7 @@ TEST(SharedMemory, ObjectsOfACrashedOwnerAreRemovedAtTheNextStart) {
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  // The child's id: its pid in this PID namespace (same tag as ours).
-  const uint64_t id = (process_id() & ~0xffffffffull) | static_cast<uint32_t>(child);
+  const uint64_t id = process_id_of(static_cast<uint32_t>(child));
   ASSERT_EQ(shm::objects_of(id).size(), 1u);
   EXPECT_GE(shm::remove_stale_objects(), 1u);
   EXPECT_TRUE(shm::objects_of(id).empty());
