@@ -1,7 +1,7 @@
 // The cluster launchers in deploy/, each run for real by a script:
 //  - Slurm (tests/deploy/slurm_job.sh): a private slurmctld + slurmd on this
 //    machine, the batch script submitted, a completion through its router,
-//    scancel drains it;
+//    SIGTERM to the batch script (scancel --batch) drains it;
 //  - systemd (tests/deploy/systemd_units.sh): systemd-analyze verify, then the
 //    units' ExecStart lines expanded with twotower.env serve and stop on SIGTERM.
 //  - Kubernetes (tests/deploy/kubernetes_manifests.py): the manifests (and their
@@ -36,7 +36,7 @@ void run_script(const std::string& script) {
   std::printf("%s", out.c_str());
 }
 
-TEST(Slurm, TheBatchScriptServesThroughItsRouterAndDrainsOnScancel) { run_script("slurm_job.sh"); }
+TEST(Slurm, TheBatchScriptServesThroughItsRouterAndDrainsOnSigterm) { run_script("slurm_job.sh"); }
 
 TEST(Systemd, UnitsVerifyAndTheirCommandsServeAndStopOnSigterm) { run_script("systemd_units.sh"); }
 
