@@ -76,31 +76,16 @@ job=$(sbatch --parsable -N 1 -o "$D/job.out" --chdir "$D" \
   "$repo/deploy/slurm/twotower.sbatch") || fail "sbatch refused the job"
 echo "job $job submitted"
 
-python3 - "$p_api" "$p_met" "$D/sd" "$host" "$job" <<'PY' || fail "the job's API did not answer as expected"
-import json, os, subprocess, sys, time, urllib.request
+python3 - "$p_api" "$p_met" "$D/sd" "$host" "$job" "$repo/tests/deploy" <<'PY' || fail "the job's API did not answer as expected"
+import json, os, subprocess, sys
 api, met, sd, host, job = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
-        return r.status, r.read().decode()
-deadline = time.time() + 180
-while True:
-    try:
-        if get(api, "/ready")[0] == 200:
-            break
-    except Exception:
-        pass
-    if time.time() > deadline:
-        sys.exit("router never ready")
-    if not subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip():
-        sys.exit("the job ended before its router was ready")
-    time.sleep(0.5)
-req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/completions", method="POST",
-                             data=json.dumps({"model": "default", "prompt": "Once upon a time", "max_tokens": 16}).encode(),
-                             headers={"Content-Type": "application/json"})
-with urllib.request.urlopen(req, timeout=60) as r:
-    out = json.load(r)
+sys.path.insert(0, sys.argv[6])
+import urllib.request
+from api_client import complete, completion_request, get, wait_ready
+queued = lambda: subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip()
+wait_ready(api, lambda: None if queued() else "the job ended before its router was ready", 180)
+out = complete(api, "Once upon a time", 16)
 print("completion:", repr(out["choices"][0]["text"]), out["twotower"])
-assert out["usage"]["completion_tokens"] == 16, out
 assert out["twotower"]["denoiser_forwards"] > 0, out
 for i, family in enumerate(["twotower_context_", "twotower_denoiser_", "twotower_denoiser_"]):
     assert family in get(met + i, "/metrics")[1], (met + i, family)
@@ -111,10 +96,8 @@ assert f'"{host}:{met + 1}", "{host}:{met + 2}"' in text, text
 print("prometheus targets:", files)
 # A long streamed completion is in flight when the batch script gets SIGTERM: the
 # router drains it before the cells stop, so it ends complete.
-req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/completions", method="POST",
-                             data=json.dumps({"model": "default", "prompt": "Once upon a time", "max_tokens": 160,
-                                              "stream": True, "stream_options": {"include_usage": True}}).encode(),
-                             headers={"Content-Type": "application/json"})
+req = completion_request(api, {"prompt": "Once upon a time", "max_tokens": 160, "stream": True,
+                              "stream_options": {"include_usage": True}})
 events = []
 with urllib.request.urlopen(req, timeout=120) as r:
     for raw in r:

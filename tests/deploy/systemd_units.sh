@@ -49,32 +49,16 @@ start() {  # unit name: runs its ExecStart line as systemd would expand it
 }
 start twotower-cell
 start twotower-router
-python3 - "$p_api" "$p_met" "${pids[@]}" <<'PY' || fail "the units' processes did not serve as expected"
-import json, os, sys, time, urllib.request
+python3 - "$p_api" "$p_met" "$repo/tests/deploy" "${pids[@]}" <<'PY' || fail "the units' processes did not serve as expected"
+import os, sys
 api, met = int(sys.argv[1]), int(sys.argv[2])
-deadline = time.time() + 120
-while True:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{api}/ready", timeout=5) as r:
-            if r.status == 200:
-                break
-    except Exception:
-        pass
-    if time.time() > deadline:
-        sys.exit("router never ready")
-    for pid in sys.argv[3:]:
-        if not os.path.exists(f"/proc/{pid}"):
-            sys.exit(f"process {pid} exited")
-    time.sleep(0.3)
-req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/completions", method="POST",
-                             data=json.dumps({"model": "default", "prompt": "In the beginning", "max_tokens": 8}).encode(),
-                             headers={"Content-Type": "application/json"})
-with urllib.request.urlopen(req, timeout=60) as r:
-    out = json.load(r)
-assert out["usage"]["completion_tokens"] == 8, out
+sys.path.insert(0, sys.argv[3])
+from api_client import complete, get, wait_ready
+gone = lambda: next((f"process {p} exited" for p in sys.argv[4:] if not os.path.exists(f"/proc/{p}")), None)
+wait_ready(api, gone, 120)
+out = complete(api, "In the beginning", 8)
 for port in (met, met + 1, met + 2):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        assert b"twotower_" in r.read()
+    assert "twotower_" in get(port, "/metrics")[1], port
 print("served:", repr(out["choices"][0]["text"]))
 PY
 for i in 1 0; do  # router first, as systemd stops twotower.target's units (router After cell)

@@ -1,0 +1,41 @@
+"""What the deploy checks ask of a running router (imported by their inline Python)."""
+import json
+import time
+import urllib.request
+
+
+def get(port, path, timeout=10):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def wait_ready(port, alive, limit_s):
+    """Polls GET /ready until 200; exits with a reason when alive() says why not or time runs out."""
+    deadline = time.time() + limit_s
+    while True:
+        try:
+            if get(port, "/ready", timeout=5)[0] == 200:
+                return
+        except Exception:
+            pass
+        if time.time() > deadline:
+            raise SystemExit("router never ready")
+        why = alive()
+        if why:
+            raise SystemExit(why)
+        time.sleep(0.3)
+
+
+def completion_request(port, body):
+    return urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions", method="POST",
+                                  data=json.dumps({"model": "default", **body}).encode(),
+                                  headers={"Content-Type": "application/json"})
+
+
+def complete(port, prompt, max_tokens):
+    """A non-streamed completion; checks it has max_tokens tokens and returns the response."""
+    with urllib.request.urlopen(completion_request(port, {"prompt": prompt, "max_tokens": max_tokens}),
+                                timeout=60) as r:
+        out = json.load(r)
+    assert out["usage"]["completion_tokens"] == max_tokens, out
+    return out
