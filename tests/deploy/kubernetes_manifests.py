@@ -8,7 +8,7 @@ them where kubectl is installed:
     name (<set>-<i>.<headless service>) on the port the cells listen on, which
     the headless Service exposes;
   - probes use declared container ports; the metrics ports follow --metrics-port
-    and --denoisers; Services select the pods they are meant for;
+    and --denoisers; Services and disruption budgets select existing pods;
   - a GPU cell asks for as many GPUs as its --device list names.
 Usage: kubernetes_manifests.py TWOTOWER_BINARY REPO_ROOT. Exit 77: no PyYAML.
 """
@@ -76,6 +76,11 @@ def validate(docs, where):
         sel = s["spec"]["selector"].items()
         check(any(sel <= w["spec"]["template"]["metadata"]["labels"].items() for w in workloads),
               f"{where}: Service {s['metadata']['name']} selects no pods")
+    # Disruption budgets select existing pods.
+    for b in by_kind.get("PodDisruptionBudget", []):
+        sel = b["spec"]["selector"]["matchLabels"].items()
+        check(any(sel <= w["spec"]["template"]["metadata"]["labels"].items() for w in workloads),
+              f"{where}: PodDisruptionBudget {b['metadata']['name']} selects no pods")
     # Router <-> cells.
     cargs = [str(a) for a in cell["spec"]["template"]["spec"]["containers"][0]["args"]]
     listen_port = int(arg(cargs, "--context-listen").rsplit(":", 1)[1])
@@ -110,7 +115,7 @@ def load(path):
 
 
 base = []
-for name in ("cell.yaml", "router.yaml"):
+for name in yaml.safe_load(open(os.path.join(K8S, "base", "kustomization.yaml")))["resources"]:
     base += load(os.path.join(K8S, "base", name))
 validate(base, "base")
 rendered = 1
