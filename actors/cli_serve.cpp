@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -34,8 +35,10 @@ constexpr const char* kServeHelp =
     "                      [--transport auto|shm|inline|cuda-ipc|nccl] [--no-router] [TLS options]\n"
     "  Starts a context actor, N denoisers and the router (OpenAI-compatible API on HOST:PORT) as\n"
     "  processes of this binary; Ctrl-C / SIGTERM drains in-flight requests and stops them all.\n"
-    "  If one of them exits, serve stops the others and exits with status 1 (so that systemd,\n"
-    "  Kubernetes or Slurm restarts the whole set).\n"
+    "  A denoiser that exits is started again (after 1 s, doubling up to 30 s while it keeps\n"
+    "  failing; the context re-sends its blocks meanwhile). If the context actor or the router\n"
+    "  exits, serve stops the others and exits with status 1 (so that systemd, Kubernetes or\n"
+    "  Slurm restarts the whole set).\n"
     "  --context-listen   where the context actor listens (default 127.0.0.1:0, a free port);\n"
     "                     0.0.0.0:7000 lets routers on other nodes use it\n"
     "  --no-router        a cell: the context actor and its denoisers only, for routers elsewhere\n"
@@ -44,14 +47,19 @@ constexpr const char* kServeHelp =
     "                     context's listen host)\n"
     "  --device N[,M]     CUDA: the context tower on GPU N, the denoisers on GPU M (default N)\n";
 
+using Clock = std::chrono::steady_clock;
+
 struct Proc {
   std::string name;
   pid_t pid = -1;
   int out = -1;  // read end of its stdout (context, router), -1 when inherited
+  std::vector<std::string> args;  // to start it again (denoisers)
+  Clock::time_point started = Clock::now();
 };
 
 Proc spawn_child(const std::string& name, std::vector<std::string> args, bool capture) {
   Proc p{name};
+  p.args = args;
   const std::string self = "/proc/self/exe";
   args.insert(args.begin(), "twotower");
   std::vector<char*> argv;
@@ -131,6 +139,37 @@ void stop(std::vector<Proc>& procs, std::chrono::seconds grace) {
       waitpid(p.pid, nullptr, 0);
       p.pid = -1;
     }
+  }
+}
+
+// A denoiser's restart schedule: 1 s after it exits, doubling up to 30 s while it keeps
+// failing within a minute of its start.
+struct Restart {
+  bool pending = false;
+  Clock::time_point at;
+  std::chrono::seconds backoff{1};
+};
+
+// Starts a denoiser that exited again when its time comes (its blocks are re-sent by the
+// context meanwhile, as for any dead denoiser).
+void restart_denoiser(Proc& p, Restart& r) {
+  if (!r.pending) {
+    if (!exited(p)) return;
+    if (Clock::now() - p.started > std::chrono::minutes(1)) r.backoff = std::chrono::seconds(1);
+    r.pending = true;
+    r.at = Clock::now() + r.backoff;
+    std::fprintf(stderr, "twotower serve: the denoiser process exited; starting it again in %lld s\n",
+                 static_cast<long long>(r.backoff.count()));
+    r.backoff = std::min(r.backoff * 2, std::chrono::seconds(30));
+    return;
+  }
+  if (Clock::now() < r.at) return;
+  r.pending = false;
+  try {
+    p = spawn_child(p.name, p.args, false);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "twotower serve: %s\n", e.what());
+    p.pid = -1, p.started = Clock::now();  // counts as a failure: tried again after the backoff
   }
 }
 
@@ -222,16 +261,21 @@ int run_serve(const std::vector<std::string>& argv) {
     throw;
   }
   int status = 0;
+  std::vector<Restart> restarts(workers.size());
   for (;;) {
     timespec ts{0, 200 * 1000000L};
     if (sigtimedwait(&set, nullptr, &ts) > 0) break;
     bool died = false;
     for (auto* group : {&front, &workers})
-      for (auto& p : *group)
-        if (exited(p)) {
+      for (size_t i = 0; i < group->size(); ++i) {
+        Proc& p = (*group)[i];
+        if (group == &workers && p.name == "denoiser") {
+          restart_denoiser(p, restarts[i]);
+        } else if (exited(p)) {
           std::fprintf(stderr, "twotower serve: the %s process exited; stopping\n", p.name.c_str());
           died = true;
         }
+      }
     if (died) {
       status = 1;
       break;

@@ -74,7 +74,7 @@ uint16_t free_port_run(int n) {
   }
 }
 
-TEST_F(RouterTest, ServeWithoutRouterIsACellForRoutersElsewhereAndStopsWhenAMemberDies) {
+TEST_F(RouterTest, ServeWithoutRouterIsACellThatRestartsDenoisersAndStopsWhenItsContextDies) {
   const uint16_t metrics = free_port_run(3);
   procs_.emplace_back(std::vector<std::string>{"serve", "--no-router", "--context-listen", "127.0.0.1:0", "--metrics-port",
                                                std::to_string(metrics), "--denoisers", "2", "--model",
@@ -110,11 +110,20 @@ TEST_F(RouterTest, ServeWithoutRouterIsACellForRoutersElsewhereAndStopsWhenAMemb
   const json j = json::parse(r.body);
   EXPECT_EQ(j["usage"]["completion_tokens"], 24);
   EXPECT_GT(j["twotower"]["denoiser_forwards"].get<int>(), 0);
-  // A denoiser dies: the cell stops the rest and exits 1, for its supervisor to restart it.
+  // A denoiser dies: the cell starts it again, it registers, and the cell serves on.
   ASSERT_EQ(::kill(pids[1], SIGKILL), 0);
+  ASSERT_TRUE(wait_for_text(path("cell.err"), "started denoiser pid", 3, std::chrono::seconds(30)))
+      << read_file(path("cell.err"));
+  EXPECT_TRUE(wait_for_text(path("cell.err"), "registered", 3, std::chrono::seconds(60))) << read_file(path("cell.err"));
+  const auto again = HttpClient(port_).post("/v1/completions", body.dump());
+  EXPECT_EQ(again.status, 200) << again.body;
+  // The context actor dies: the cell stops the rest and exits 1, for its supervisor to restart it.
+  const auto now = children_of(read_file(path("cell.err")));
+  ASSERT_EQ(now.size(), 4u);
+  ASSERT_EQ(::kill(now[0], SIGKILL), 0);
   EXPECT_EQ(cell.wait(std::chrono::seconds(60)), 1) << read_file(path("cell.err"));
-  for (pid_t p : pids) EXPECT_NE(::kill(p, 0), 0) << "pid " << p << " still running";
-  EXPECT_NE(read_file(path("cell.err")).find("the denoiser process exited; stopping"), std::string::npos);
+  for (pid_t p : now) EXPECT_NE(::kill(p, 0), 0) << "pid " << p << " still running";
+  EXPECT_NE(read_file(path("cell.err")).find("the context process exited; stopping"), std::string::npos);
 }
 
 TEST_F(RouterTest, ADenoiserWaitsForAContextStartedAfterItAndSigtermEndsTheWait) {
