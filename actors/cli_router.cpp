@@ -28,6 +28,8 @@ namespace {
 
 constexpr const char* kRouterHelp =
     "usage: twotower router --listen HOST:PORT --context HOST:PORT[,HOST:PORT...] [--model DIR]\n"
+    "                       [--context-dns NAME:PORT[,NAME:PORT...]] [--contexts-file PATH]\n"
+    "                       [--discovery-interval-ms 5000]\n"
     "                       [--model-name NAME] [--api-key KEY] [--max-queue 256] [--max-running 64]\n"
     "                       [--timeout SECONDS (300)] [--policy affinity|least-loaded] [--http-threads N (cores, at most 4)]\n"
     "                       [--max-body-bytes 1048576] [--probe-interval-ms 2000] [--drain-seconds 60]\n"
@@ -37,15 +39,19 @@ constexpr const char* kRouterHelp =
     "  context limit (no weights are loaded). --max-running is per context actor; more requests\n"
     "  wait in a queue of --max-queue, beyond which they get 429. PORT 0 picks a free port; the\n"
     "  first line on stdout is 'listening on HOST:PORT'. SIGINT/SIGTERM: stop accepting, let\n"
-    "  in-flight requests finish (at most --drain-seconds), exit.\n";
+    "  in-flight requests finish (at most --drain-seconds), exit.\n"
+    "  Context actors: the --context list, plus every address a --context-dns name resolves to\n"
+    "  (a Kubernetes headless Service: one per cell pod) and every HOST:PORT line of\n"
+    "  --contexts-file, looked up again every --discovery-interval-ms, so cells can be added and\n"
+    "  removed without a restart (at most 64 discovered at a time). Give at least one of the three.\n";
 
-std::vector<std::pair<std::string, uint16_t>> parse_contexts(const std::string& list) {
+std::vector<std::pair<std::string, uint16_t>> parse_contexts(const std::string& list, const std::string& option) {
   std::vector<std::pair<std::string, uint16_t>> out;
   size_t start = 0;
   while (start <= list.size()) {
     const size_t comma = list.find(',', start);
     const std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    out.push_back(actors::parse_host_port(one, "context"));
+    out.push_back(actors::parse_host_port(one, option));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -68,15 +74,20 @@ int run_router(const std::vector<std::string>& argv) {
     if (a == "--help" || a == "-h") return std::fputs(kRouterHelp, stdout), std::fputs(actors::kTlsHelp, stdout), 0;
   std::set<std::string> options{"listen",      "context",     "model",          "model-name",        "api-key",
                                 "max-queue",   "max-running", "timeout",        "policy",            "http-threads",
-                                "max-body-bytes", "probe-interval-ms", "drain-seconds"};
+                                "max-body-bytes", "probe-interval-ms", "drain-seconds", "context-dns",
+                                "contexts-file", "discovery-interval-ms"};
   options.insert(actors::kTlsOptions.begin(), actors::kTlsOptions.end());
   Args a(argv, options, {});
   const auto tls = actors::tls_from_args(a);
   if (!a.has("listen")) throw Error("--listen HOST:PORT is required");
-  if (!a.has("context")) throw Error("--context HOST:PORT[,HOST:PORT...] is required");
+  if (!a.has("context") && !a.has("context-dns") && !a.has("contexts-file"))
+    throw Error("--context HOST:PORT[,HOST:PORT...] (or --context-dns / --contexts-file) is required");
   const auto [host, port] = actors::parse_host_port(*a.str("listen"), "listen");
   router::DispatcherOptions dopt;
-  dopt.contexts = parse_contexts(*a.str("context"));
+  if (a.has("context")) dopt.contexts = parse_contexts(*a.str("context"), "context");
+  if (a.has("context-dns")) dopt.discovery.dns = parse_contexts(*a.str("context-dns"), "context-dns");
+  dopt.discovery.file = a.str("contexts-file", "");
+  dopt.discovery_interval = std::chrono::milliseconds(a.integer("discovery-interval-ms", 5000, 100, 3600000));
   dopt.max_queue = static_cast<uint32_t>(a.integer("max-queue", 256, 0, 1 << 20));
   dopt.max_running_per_context = static_cast<uint32_t>(a.integer("max-running", 64, 1, 1 << 20));
   dopt.policy = a.str("policy", "affinity");

@@ -14,7 +14,7 @@ Dispatcher::Dispatcher(caf::actor_system& sys, DispatcherOptions options, mon::M
     : sys_(sys),
       options_(std::move(options)),
       status_(std::make_shared<DispatcherStatus>()),
-      connected_(std::make_shared<std::vector<std::atomic<bool>>>(options_.contexts.size())) {
+      connected_(std::make_shared<std::vector<std::atomic<bool>>>(backend_capacity(options_))) {
   actor_ = spawn_router_actor(sys_, options_, metrics, status_, connected_);
   connector_ = std::thread([this] { connect_loop(); });
 }
@@ -54,14 +54,31 @@ bool Dispatcher::ready() const {
   return status_->backends_up > 0 && ok > 0 && now - ok <= options_.ready_window.count();
 }
 
-// Connects to every context actor that is not connected: at start-up, and
-// again after one went down (it may come back on the same address).
+// Connects to every wanted context actor that is not connected: at start-up, again
+// after one went down (it may come back on the same address), and to the addresses
+// discovery finds (looked up every discovery_interval).
 void Dispatcher::connect_loop() {
-  std::vector<bool> warned(options_.contexts.size(), false);
+  BackendSlots slots(options_.contexts, connected_->size() - options_.contexts.size());
+  std::vector<bool> warned(slots.size(), false);
+  std::vector<Address> last_address(slots.size());
+  std::string last_problems;
+  auto next_lookup = std::chrono::steady_clock::now();
   while (!stop_) {
-    for (size_t i = 0; i < options_.contexts.size() && !stop_; ++i) {
-      if ((*connected_)[i]) continue;
-      const auto& [host, port] = options_.contexts[i];
+    if (!options_.discovery.empty() && std::chrono::steady_clock::now() >= next_lookup) {
+      std::vector<std::string> problems;
+      const auto found = discover(options_.discovery, problems);
+      for (const auto& a : slots.update(found, [&](size_t i) { return (*connected_)[i].load(); }))
+        problems.push_back("no backend slot left for " + a.first + ":" + std::to_string(a.second));
+      std::string text;
+      for (const auto& p : problems) text += "twotower router: discovery: " + p + "\n";
+      if (text != last_problems) std::fputs(text.c_str(), stderr);  // each problem once, until it changes
+      last_problems = text;
+      next_lookup = std::chrono::steady_clock::now() + options_.discovery_interval;
+    }
+    for (size_t i = 0; i < slots.size() && !stop_; ++i) {
+      if (!slots.wanted(i) || (*connected_)[i]) continue;
+      const auto& [host, port] = slots.address(i);
+      if (slots.address(i) != last_address[i]) warned[i] = false, last_address[i] = slots.address(i);
       const std::string where = host + ":" + std::to_string(port);
       auto hdl = options_.connect ? options_.connect(host, port) : sys_.middleman().remote_actor<msg::context_actor>(host, port);
       std::string why;

@@ -20,6 +20,7 @@
 #include <caf/fwd.hpp>
 
 #include "messages/interfaces.hpp"
+#include "router/discovery.hpp"
 #include "router/generation.hpp"
 
 namespace tt::mon {
@@ -29,7 +30,12 @@ struct Metrics;
 namespace tt::router {
 
 struct DispatcherOptions {
-  std::vector<std::pair<std::string, uint16_t>> contexts;  // host, port
+  std::vector<std::pair<std::string, uint16_t>> contexts;  // host, port: always used
+  // More context actors, looked up every discovery_interval (discovery.hpp); they take
+  // backend indices after `contexts`, at most discovered_capacity at a time.
+  DiscoverySources discovery;
+  std::chrono::milliseconds discovery_interval{5000};
+  size_t discovered_capacity = 64;
   uint32_t max_running_per_context = 64;  // in flight on one context actor; more wait in the queue
   uint32_t max_queue = 256;               // waiting requests; more are refused (429)
   std::string policy = "affinity";        // routing_policy.hpp: "affinity" or "least-loaded"
@@ -39,6 +45,11 @@ struct DispatcherOptions {
   // How to reach a context actor; empty: plain TCP (the CLI sets mutual TLS here).
   std::function<caf::expected<msg::context_actor>(const std::string& host, uint16_t port)> connect;
 };
+
+// Backend indices: the fixed contexts, then room for discovered ones.
+inline size_t backend_capacity(const DispatcherOptions& o) {
+  return o.contexts.size() + (o.discovery.empty() ? 0 : o.discovered_capacity);
+}
 
 // Shared between the actor, the connector thread and the HTTP side.
 struct DispatcherStatus {

@@ -180,7 +180,7 @@ caf::actor spawn_router_actor(caf::actor_system& sys, const DispatcherOptions& o
     st.m = &metrics;
     st.status = status;
     st.connected = connected;
-    st.backends.resize(options.contexts.size());
+    st.backends.resize(connected->size());
     st.policy = make_policy(options.policy);
     if (!st.policy) st.policy = std::make_unique<SessionAffinity>();
     self->set_down_handler([=](caf::down_msg& d) { on_down(self, d); });

@@ -4,9 +4,9 @@
 For the base manifests, and for the base and gpu variants as kustomize renders
 them where kubectl is installed:
   - every option in a container's args is one `twotower <command> --help` lists;
-  - the router's --context list names every cell of the StatefulSet by its DNS
-    name (<set>-<i>.<headless service>) on the port the cells listen on, which
-    the headless Service exposes;
+  - the router finds the cells through their headless Service (--context-dns
+    <service>:<port>) or lists each by its pod DNS name (<set>-<i>.<service>), on
+    the port the cells listen on, which the headless Service exposes;
   - probes use declared container ports; the metrics ports follow --metrics-port
     and --denoisers; Services and disruption budgets select existing pods;
   - a GPU cell asks for as many GPUs as its --device list names.
@@ -90,10 +90,13 @@ def validate(docs, where):
         check(listen_port in [p["port"] for p in headless[0]["spec"]["ports"]],
               f"{where}: the headless Service does not expose the cells' port {listen_port}")
     rargs = [str(a) for a in router["spec"]["template"]["spec"]["containers"][0]["args"]]
-    want = [f"{cell['metadata']['name']}-{i}.{cell['spec']['serviceName']}:{listen_port}"
-            for i in range(cell["spec"]["replicas"])]
-    check(arg(rargs, "--context", "").split(",") == want,
-          f"{where}: router --context {arg(rargs, '--context')} != the cells {','.join(want)}")
+    if "--context-dns" in rargs:  # the headless Service, on the cells' port
+        want = f"{cell['spec']['serviceName']}:{listen_port}"
+        check(arg(rargs, "--context-dns") == want, f"{where}: router --context-dns {arg(rargs, '--context-dns')} != {want}")
+    else:  # a fixed list: every cell by its pod DNS name
+        want = ",".join(f"{cell['metadata']['name']}-{i}.{cell['spec']['serviceName']}:{listen_port}"
+                        for i in range(cell["spec"]["replicas"]))
+        check(arg(rargs, "--context", "") == want, f"{where}: router --context {arg(rargs, '--context')} != {want}")
     # Metrics ports follow --metrics-port and --denoisers.
     cports = sorted(p["containerPort"] for p in cell["spec"]["template"]["spec"]["containers"][0]["ports"])
     base, n = int(arg(cargs, "--metrics-port")), int(arg(cargs, "--denoisers", "1"))
