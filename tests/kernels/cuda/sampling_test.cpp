@@ -15,6 +15,21 @@ namespace {
 
 using cuda::DeviceBuffer;
 
+struct Picks {
+  std::vector<int32_t> tokens;
+  std::vector<float> confidence;
+};
+
+// cuda::pick_tokens over rows of V logits (host in, host out), seed 42.
+Picks pick(const std::vector<float>& logits, int rows, int V, int mask, float temperature,
+           const std::vector<uint64_t>& streams) {
+  DeviceBuffer<float> dl(logits), conf(rows);
+  DeviceBuffer<int32_t> tok(rows);
+  DeviceBuffer<uint64_t> ds(streams);
+  cuda::pick_tokens(dl.get(), rows, V, mask, temperature, 42, ds.get(), tok.get(), conf.get());
+  return {tok.download(), conf.download()};
+}
+
 // pick_tokens over `rows` random rows of V logits == the CPU kernels, greedy and Gumbel-max.
 void expect_cpu_picks(int rows, int V, uint32_t seed) {
   const int mask = 3;
@@ -22,13 +37,8 @@ void expect_cpu_picks(int rows, int V, uint32_t seed) {
   logits[size_t(rows - 1) * V + mask] = 100.f;  // the mask id must never win
   std::vector<uint64_t> streams(rows);
   for (int r = 0; r < rows; ++r) streams[r] = 1000 + r;
-  DeviceBuffer<float> dl(logits), conf(rows);
-  DeviceBuffer<int32_t> tok(rows);
-  DeviceBuffer<uint64_t> ds(streams);
   for (float temperature : {0.0f, 0.7f}) {
-    cuda::pick_tokens(dl.get(), rows, V, mask, temperature, 42, ds.get(), tok.get(), conf.get());
-    const auto t = tok.download();
-    const auto c = conf.download();
+    const auto [t, c] = pick(logits, rows, V, mask, temperature, streams);
     std::vector<float> row(V), logp(V);
     for (int r = 0; r < rows; ++r) {
       std::copy_n(&logits[size_t(r) * V], V, row.begin());
@@ -63,13 +73,8 @@ TEST(CudaSampling, NonFiniteRowsGiveANanConfidence) {
   logits[size_t(1) * V + 17] = inf;                      // row 1
   std::fill_n(&logits[size_t(2) * V], V, -inf);          // row 2; row 3 stays finite
   const std::vector<uint64_t> streams = {1, 2, 3, 4};
-  DeviceBuffer<float> dl(logits), conf(rows);
-  DeviceBuffer<int32_t> tok(rows);
-  DeviceBuffer<uint64_t> ds(streams);
   for (float temperature : {0.0f, 0.7f}) {
-    cuda::pick_tokens(dl.get(), rows, V, mask, temperature, 42, ds.get(), tok.get(), conf.get());
-    const auto t = tok.download();
-    const auto c = conf.download();
+    const auto [t, c] = pick(logits, rows, V, mask, temperature, streams);
     for (int r = 0; r < rows; ++r) {
       EXPECT_GE(t[r], 0) << "row " << r;
       EXPECT_LT(t[r], V) << "row " << r;
