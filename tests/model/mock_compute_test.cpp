@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "model/engine.hpp"
 #include "model/mock_compute.hpp"
 #include "model/model.hpp"
@@ -62,7 +64,9 @@ TEST_F(MockComputeTest, TakesTheProfilesTimeAndCommitsTheDrawnCount) {
   const auto many = engine.generate(std::vector<GenerateRequest>(4, request(32)));
   const double s4 = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   for (const auto& m : many) EXPECT_EQ(m.tokens, r.tokens);
-  EXPECT_GE(s4, 0.180);
+  // The mock repays its sleeps' overshoot later (hold_for's debt, per thread): what the
+  // first run overslept, at most s - 0.180, may come off this one.
+  EXPECT_GE(s4, 0.180 - std::max(0.0, s - 0.180));
   EXPECT_LE(s4, 0.54);
 }
 
