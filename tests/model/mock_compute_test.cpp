@@ -1,10 +1,9 @@
 // Mock compute: the engine's cores take the profile's time and commit the
 // drawn number of tokens per step, with no tower math.
+#include <algorithm>
 #include <chrono>
 
 #include <gtest/gtest.h>
-
-#include <algorithm>
 
 #include "model/engine.hpp"
 #include "model/mock_compute.hpp"
