@@ -21,8 +21,18 @@ export SLURM_CONF=$D/slurm.conf
 daemons=()
 ok=0
 finish() {
-  [ -n "${job:-}" ] && scancel "$job" 2>/dev/null
+  if [ -n "${job:-}" ]; then  # a failed check: the job goes, whatever state it is in
+    scancel "$job" 2>/dev/null
+    for _ in $(seq 1 100); do [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break; sleep 0.2; done
+  fi
   for p in "${daemons[@]}"; do kill "$p" 2>/dev/null; done
+  for _ in $(seq 1 50); do
+    alive=0; for p in "${daemons[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.1
+  done
+  for p in "${daemons[@]}"; do kill -9 "$p" 2>/dev/null; done
+  # Step daemons of this private cluster's job that outlived it (job ids start at 1 here).
+  [ -n "${job:-}" ] && pkill -9 -f "slurmstepd: \[$job\." 2>/dev/null
   wait 2>/dev/null
   if [ "$ok" = 1 ]; then rm -rf "$D"; else
     echo "--- job log"; cat "$D/job.out" 2>/dev/null | tail -40
@@ -34,8 +44,8 @@ finish() {
 trap finish EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-# Free TCP ports: slurmctld, slurmd, context, metrics x3 (context, 2 denoisers), router.
-read -r p_ctld p_d p_ctx p_met p_api < <(python3 "$repo/tests/deploy/free_ports.py" 1 1 1 3 1)
+# Free TCP ports: slurmctld, slurmd, 2 contexts, metrics x4 (2 cells of a context and a denoiser), router.
+read -r p_ctld p_d p_ctx p_met p_api < <(python3 "$repo/tests/deploy/free_ports.py" 1 1 2 4 1)
 mkdir -p "$D/state" "$D/spool" "$D/sd"
 cat > "$SLURM_CONF" <<EOF
 ClusterName=ttprivate
@@ -72,27 +82,33 @@ done
 [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] || fail "the private Slurm node never became idle: $(sinfo 2>&1)"
 
 job=$(sbatch --parsable -N 1 -o "$D/job.out" --chdir "$D" \
-  --export=ALL,TT_BIN="$bin",TT_MODEL="$repo/models/default",TT_DENOISERS=2,TT_THREADS=1,TT_CONTEXT_PORT="$p_ctx",TT_METRICS_PORT="$p_met",TT_ROUTER_PORT="$p_api",TT_PROM_SD_DIR="$D/sd" \
+  --export=ALL,TT_BIN="$bin",TT_MODEL="$repo/models/default",TT_CELLS_PER_NODE=2,TT_DENOISERS=1,TT_THREADS=1,TT_CONTEXT_PORT="$p_ctx",TT_METRICS_PORT="$p_met",TT_ROUTER_PORT="$p_api",TT_PROM_SD_DIR="$D/sd" \
   "$repo/deploy/slurm/twotower.sbatch") || fail "sbatch refused the job"
 echo "job $job submitted"
 
 python3 - "$p_api" "$p_met" "$D/sd" "$host" "$job" "$repo/tests/deploy" <<'PY' || fail "the job's API did not answer as expected"
-import json, os, subprocess, sys
+import json, os, subprocess, sys, time
 api, met, sd, host, job = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 sys.path.insert(0, sys.argv[6])
 import urllib.request
 from api_client import complete, completion_request, get, wait_ready
 queued = lambda: subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip()
 wait_ready(api, lambda: None if queued() else "the job ended before its router was ready", 180)
+for _ in range(100):  # the router connects to both cells
+    if open(os.path.join(os.path.dirname(sd), "job.out")).read().count("connected to context") == 2:
+        break
+    time.sleep(0.1)
+assert open(os.path.join(os.path.dirname(sd), "job.out")).read().count("connected to context") == 2
 out = complete(api, "Once upon a time", 16)
 print("completion:", repr(out["choices"][0]["text"]), out["twotower"])
 assert out["twotower"]["denoiser_forwards"] > 0, out
-for i, family in enumerate(["twotower_context_", "twotower_denoiser_", "twotower_denoiser_"]):
+# Two cells on the node: context and denoiser /metrics at met, met+1 and met+2, met+3.
+for i, family in enumerate(["twotower_context_", "twotower_denoiser_"] * 2):
     assert family in get(met + i, "/metrics")[1], (met + i, family)
 files = sorted(os.listdir(sd))
 assert [f.split("-slurm-")[0] for f in files] == ["context", "denoiser", "router"], files
 text = open(os.path.join(sd, [f for f in files if f.startswith("denoiser")][0])).read()
-assert f'"{host}:{met + 1}", "{host}:{met + 2}"' in text, text
+assert f'"{host}:{met + 1}", "{host}:{met + 3}"' in text, text
 print("prometheus targets:", files)
 # A long streamed completion is in flight when the batch script gets SIGTERM: the
 # router drains it before the cells stop, so it ends complete.
