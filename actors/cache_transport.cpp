@@ -113,13 +113,18 @@ std::string node_name() {
   return std::string(host) + tag;
 }
 
+// A tag of this process's PID namespace: its inode names it on this host ("pid:[4026531836]").
+uint32_t pid_namespace() {
+  char link[64] = {};
+  const ssize_t n = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+  return n > 0 ? fnv1a(std::string(link, static_cast<size_t>(n))) : 0;
+}
+
 }  // namespace
 
 uint64_t process_id() {
-  // The PID namespace's inode names it on this host ("pid:[4026531836]").
-  char link[64] = {};
-  const ssize_t n = readlink("/proc/self/ns/pid", link, sizeof link - 1);
-  const uint32_t ns = n > 0 ? fnv1a(std::string(link, static_cast<size_t>(n))) : 0;
+  // The namespace is read once; the pid is not cached (a forked child has its own).
+  static const uint32_t ns = pid_namespace();
   return (static_cast<uint64_t>(ns) << 32) | static_cast<uint32_t>(getpid());
 }
 

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <signal.h>
 #include <set>
 #include <thread>
 
@@ -58,14 +57,6 @@ std::vector<std::pair<std::string, uint16_t>> parse_contexts(const std::string& 
   return out;
 }
 
-bool wait_for_stop_signal(std::chrono::milliseconds slice) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  timespec ts{static_cast<time_t>(slice.count() / 1000), static_cast<long>(slice.count() % 1000) * 1000000L};
-  return sigtimedwait(&set, nullptr, &ts) > 0;
-}
 
 }  // namespace
 
@@ -130,7 +121,7 @@ int run_router(const std::vector<std::string>& argv) {
   server.start(threads);
   std::printf("listening on %s:%u\n", host.c_str(), static_cast<unsigned>(server.port()));
   std::fflush(stdout);
-  while (!wait_for_stop_signal(std::chrono::milliseconds(500))) {
+  while (!actors::stop_signal_within(std::chrono::milliseconds(500))) {
   }
   std::fprintf(stderr, "twotower router: draining %u request(s)\n", dispatcher.status().active.load());
   dispatcher.drain();

@@ -58,7 +58,8 @@ struct Proc {
 };
 
 Proc spawn_child(const std::string& name, std::vector<std::string> args, bool capture) {
-  Proc p{name};
+  Proc p;
+  p.name = name;
   p.args = args;
   const std::string self = "/proc/self/exe";
   args.insert(args.begin(), "twotower");
@@ -216,11 +217,7 @@ int run_serve(const std::vector<std::string>& argv) {
     return args;
   };
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  actors::block_stop_signals();
 
   std::vector<Proc> workers;  // context and denoisers, stopped after the router
   std::vector<Proc> front;    // the router
@@ -263,8 +260,7 @@ int run_serve(const std::vector<std::string>& argv) {
   int status = 0;
   std::vector<Restart> restarts(workers.size());
   for (;;) {
-    timespec ts{0, 200 * 1000000L};
-    if (sigtimedwait(&set, nullptr, &ts) > 0) break;
+    if (actors::stop_signal_within(std::chrono::milliseconds(200))) break;
     bool died = false;
     for (auto* group : {&front, &workers})
       for (size_t i = 0; i < group->size(); ++i) {

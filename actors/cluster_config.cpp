@@ -25,19 +25,23 @@ ClusterConfig::ClusterConfig() {
   set("scheduler.policy", caf::atom("sharing"));
 }
 
-void block_stop_signals() {
+namespace {
+sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  return set;
+}
+}  // namespace
+
+void block_stop_signals() {
+  const sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 bool stop_signal_within(std::chrono::milliseconds d) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  const sigset_t set = stop_signals();
   const auto ms = d.count() < 0 ? 0 : d.count();
   const timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
   return sigtimedwait(&set, nullptr, &ts) > 0;
@@ -46,16 +50,11 @@ bool stop_signal_within(std::chrono::milliseconds d) {
 bool wait_until_down_or_signal(caf::actor_system& sys, const caf::actor& actor) {
   caf::scoped_actor self{sys};
   self->monitor(actor);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
   bool down = false, signalled = false;
   while (!down && !signalled) {
     self->receive([&](caf::down_msg&) { down = true; },
                   caf::after(std::chrono::milliseconds(100)) >> [&] {
-                    timespec zero{0, 0};
-                    if (sigtimedwait(&set, nullptr, &zero) > 0) signalled = true;
+                    signalled = stop_signal_within(std::chrono::milliseconds(0));
                   });
   }
   if (signalled) {

@@ -67,11 +67,12 @@ size_t remove_stale_objects() {
   DIR* dir = opendir("/dev/shm");
   if (!dir) return 0;
   std::vector<std::string> stale;
+  const uint32_t ours = pid_namespace_tag(process_id());
   while (dirent* e = readdir(dir)) {
     unsigned long long id = 0;
     if (std::sscanf(e->d_name, "tt-kv-%llu-", &id) != 1 || os_pid(id) == 0) continue;
     // Only objects of this PID namespace: another container's pid means nothing here.
-    if (pid_namespace_tag(id) != pid_namespace_tag(process_id())) continue;
+    if (pid_namespace_tag(id) != ours) continue;
     if (::kill(static_cast<pid_t>(os_pid(id)), 0) != 0 && errno == ESRCH) stale.push_back(object_name(e->d_name));
   }
   closedir(dir);

@@ -26,8 +26,7 @@ thread_local int t_scoped_device = -1;
 
 DeviceScope::DeviceScope(int device) {
   check(cudaSetDevice(device), "cudaSetDevice");
-  if (t_scoped_device >= 0 && t_scoped_device != device) previous_ = t_scoped_device;
-  t_scoped_device = device;
+  entered(device);
 }
 
 DeviceScope::DeviceScope(int device, std::nothrow_t) noexcept {
@@ -35,6 +34,10 @@ DeviceScope::DeviceScope(int device, std::nothrow_t) noexcept {
     (void)cudaGetLastError();  // best effort: what the scope frees is freed from the current device
     return;
   }
+  entered(device);
+}
+
+void DeviceScope::entered(int device) noexcept {
   if (t_scoped_device >= 0 && t_scoped_device != device) previous_ = t_scoped_device;
   t_scoped_device = device;
 }

@@ -51,6 +51,7 @@ public:
   DeviceScope& operator=(const DeviceScope&) = delete;
 
 private:
+  void entered(int device) noexcept;  // `device` is current now: remember what to go back to
   int previous_ = -1;  // the device to make current again at the end; -1: none
 };
 

@@ -67,17 +67,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// A router started on --contexts-file / --context-dns alone; waits for "listening on".
-uint16_t start_discovering_router(RouterTest& t, Child& router, const std::vector<std::string>& discovery) {
-  std::vector<std::string> args{"router", "--listen", "127.0.0.1:0", "--model", router_model_dir(),
-                                "--discovery-interval-ms", "200", "--probe-interval-ms", "200"};
-  args.insert(args.end(), discovery.begin(), discovery.end());
-  router = Child(args, t.path("router.out"), t.path("router.err"));
-  EXPECT_TRUE(wait_for_text(t.path("router.out"), "listening on", 1, std::chrono::seconds(60)));
-  const std::string out = read_file(t.path("router.out"));
-  return static_cast<uint16_t>(std::stoi(out.substr(out.rfind(':') + 1)));
-}
-
 bool completes(uint16_t port) {
   const json body{{"model", "default"}, {"prompt", "In the beginning"}, {"max_tokens", 8}};
   const auto r = HttpClient(port).post("/v1/completions", body.dump());
@@ -89,7 +78,7 @@ TEST_F(RouterTest, ARouterFollowsTheContextsFileAsCellsComeAndGo) {
   start_context();
   const std::string file = path("contexts.txt");
   std::ofstream(file) << "# written by the test\n" << contexts_[0] << "\n";
-  port_ = start_discovering_router(*this, router_, {"--contexts-file", file});
+  start_router_on({"--contexts-file", file}, {"--discovery-interval-ms", "200"});
   ASSERT_TRUE(wait_for_text(path("router.err"), "connected to context", 1, std::chrono::seconds(30)))
       << read_file(path("router.err"));
   EXPECT_TRUE(completes(port_));
@@ -107,11 +96,7 @@ TEST_F(RouterTest, ARouterFollowsTheContextsFileAsCellsComeAndGo) {
 TEST_F(RouterTest, ARouterFindsContextsByDnsName) {
   start_context();
   const std::string port = contexts_[0].substr(contexts_[0].rfind(':') + 1);
-  port_ = start_discovering_router(*this, router_, {"--context-dns", "localhost:" + port});
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (HttpClient(port_).get("/ready").status != 200 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_EQ(HttpClient(port_).get("/ready").status, 200) << read_file(path("router.err"));
+  start_router_on({"--context-dns", "localhost:" + port}, {"--discovery-interval-ms", "200"});
   EXPECT_NE(read_file(path("router.err")).find("at 127.0.0.1:" + port), std::string::npos);
   EXPECT_TRUE(completes(port_));
 }

@@ -66,8 +66,15 @@ public:
   void start_router(const std::vector<std::string>& extra = {}, bool wait_ready = true, int probe_ms = 200) {
     std::string list;
     for (const auto& c : contexts_) list += (list.empty() ? "" : ",") + c;
-    std::vector<std::string> args{"router", "--listen", "127.0.0.1:0", "--context", list, "--model", router_model_dir(),
+    start_router_on({"--context", list}, extra, wait_ready, probe_ms);
+  }
+  // The router finding its context actors through `sources` (--context LIST, --context-dns,
+  // --contexts-file ...) instead of the contexts started so far.
+  void start_router_on(const std::vector<std::string>& sources, const std::vector<std::string>& extra = {},
+                       bool wait_ready = true, int probe_ms = 200) {
+    std::vector<std::string> args{"router", "--listen", "127.0.0.1:0", "--model", router_model_dir(),
                                   "--probe-interval-ms", std::to_string(probe_ms)};
+    args.insert(args.end(), sources.begin(), sources.end());
     args.insert(args.end(), extra.begin(), extra.end());
     router_ = Child(args, path("router.out"), path("router.err"));
     ASSERT_TRUE(wait_for_text(path("router.out"), "listening on", 1, std::chrono::seconds(60)))

@@ -97,7 +97,7 @@ TEST(CudaMoe, DecodeShapesGiveTheSameNumbersAsTheTiledGemm) {
   const ExpertCase c(21, 200, 8, 104, 3);
   const auto all = c.run(0, c.T);
   EXPECT_LT(test::scaled_error(all, c.ref), 1e-6);
-  for (const auto [first, n] : {std::pair{0, 1}, std::pair{1, 5}, std::pair{6, 8}, std::pair{14, 7}}) {
+  for (const auto& [first, n] : {std::pair{0, 1}, std::pair{1, 5}, std::pair{6, 8}, std::pair{14, 7}}) {
     const auto part = c.run(first, n);
     const std::vector<float> same(all.begin() + size_t(first) * c.H, all.begin() + size_t(first + n) * c.H);
     EXPECT_EQ(part, same) << "tokens " << first << ".." << first + n - 1;
