@@ -140,6 +140,7 @@ GenerateRequest generate_options(const Args& a) {
   req.diffusion.steps = static_cast<int>(a.integer("steps", 16, 1, 4096));
   req.diffusion.temperature = static_cast<float>(a.number("temperature", 0.0));
   req.diffusion.seed = a.seed("seed", 0);
+  req.ignore_eos = a.flag("ignore-eos");
   if (!(req.diffusion.gamma > 0.0f && req.diffusion.gamma <= 1.0f))
     throw Error("--gamma: must be in (0, 1] (got " + a.str("gamma", "") + ")");
   if (req.diffusion.temperature < 0.0f) throw Error("--temperature: must be >= 0");

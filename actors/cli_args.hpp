@@ -48,7 +48,8 @@ std::string format_number(double v);
 inline constexpr int64_t kMaxTokensCap = 1 << 20;
 
 // The generation options every generating command shares (--mode, --max-tokens, --gamma,
-// --block-size, --steps, --temperature, --seed), checked; the prompt is left empty.
+// --block-size, --steps, --temperature, --seed, and the flag --ignore-eos where the command
+// accepts it), checked; the prompt is left empty.
 GenerateRequest generate_options(const Args& a);
 
 }  // namespace tt::cli

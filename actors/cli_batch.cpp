@@ -21,10 +21,11 @@ namespace {
 constexpr const char* kBatchHelp =
     "usage: twotower batch --input FILE.jsonl [--output FILE.jsonl] [--model DIR] [--batch 32]\n"
     "                      [--mode diffusion|ar|mock-ar] [--gamma 0.8] [--block-size 16] [--steps 16]\n"
-    "                      [--max-tokens 64] [--temperature 0] [--seed 0] [--threads N]\n"
+    "                      [--max-tokens 64] [--temperature 0] [--seed 0] [--threads N] [--ignore-eos]\n"
     "Each input line is a JSON object with \"prompt\" (text) or \"prompt_ids\" (token ids) and,\n"
     "optionally, per-request \"max_tokens\", \"mode\", \"gamma\", \"block_size\", \"steps\",\n"
-    "\"temperature\", \"seed\" (the options give the defaults). Each output line holds the fields of\n"
+    "\"temperature\", \"seed\", \"ignore_eos\" (the options give the defaults; with ignore_eos an EOS\n"
+    "does not end the sequence, which then has exactly max_tokens tokens). Each output line holds the fields of\n"
     "`generate --json` plus \"index\" (the input line, from 0), or {\"index\", \"error\"} for a bad line.\n"
     "Exit status 0 when every line succeeded, 1 when some failed.\n";
 
@@ -56,7 +57,7 @@ GenerateRequest parse_line(const std::string& text, const GenerateRequest& defau
   }
   if (!j.is_object()) throw Error("a line must be a JSON object");
   static const std::set<std::string> known{"prompt", "prompt_ids", "max_tokens", "mode", "gamma",
-                                           "block_size", "steps", "temperature", "seed"};
+                                           "block_size", "steps", "temperature", "seed", "ignore_eos"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) throw Error("unknown field \"" + key + "\"");
   if (j.contains("prompt") == j.contains("prompt_ids")) throw Error("give exactly one of \"prompt\" and \"prompt_ids\"");
@@ -95,6 +96,10 @@ GenerateRequest parse_line(const std::string& text, const GenerateRequest& defau
   const auto seed = field<int64_t>(j, "seed", static_cast<int64_t>(r.diffusion.seed));
   if (seed < 0) throw Error("\"seed\" must be >= 0");
   r.diffusion.seed = static_cast<uint64_t>(seed);
+  if (j.contains("ignore_eos")) {
+    if (!j.at("ignore_eos").is_boolean()) throw Error("\"ignore_eos\" must be a boolean");
+    r.ignore_eos = j.at("ignore_eos").get<bool>();
+  }
   validate(r, model.config);
   return r;
 }
@@ -115,7 +120,7 @@ int run_batch(const std::vector<std::string>& argv) {
   Args a(argv,
          {"model", "input", "output", "batch", "mode", "gamma", "block-size", "steps", "max-tokens",
           "temperature", "seed", "threads"},
-         {});
+         {"ignore-eos"});
   if (!a.has("input")) throw Error("--input is required");
   const GenerateRequest defaults = generate_options(a);
   const auto batch = static_cast<size_t>(a.integer("batch", 32, 1, 4096));

@@ -27,7 +27,7 @@ constexpr const char* kGenerateHelp =
     "usage: twotower generate [--model DIR] (--prompt TEXT | --prompt-ids 1,2,3)\n"
     "                         [--mode diffusion|ar|mock-ar] [--gamma 0.8] [--block-size 16]\n"
     "                         [--steps 16] [--max-tokens 64] [--temperature 0] [--seed 0]\n"
-    "                         [--threads N] [--json]\n"
+    "                         [--threads N] [--json] [--ignore-eos]  (EOS does not stop: max-tokens tokens)\n"
     "                         [--connect HOST:PORT [--timeout-ms 300000] [TLS options]]  (ask a context actor)\n"
     "                         [--device N | --device N,M]  (CUDA: both towers on N, or context on N and\n"
     "                                                       denoiser on M; AR and diffusion)\n";
@@ -90,7 +90,7 @@ int run_generate(const std::vector<std::string>& argv) {
   Args a(argv,
          with_tls({"model", "prompt", "prompt-ids", "mode", "gamma", "block-size", "steps", "max-tokens",
                    "temperature", "seed", "threads", "connect", "timeout-ms", "device"}),
-         {"json"});
+         {"json", "ignore-eos"});
   const auto tls = client_tls(a);
   GenerateRequest req = generate_options(a);
   if (!a.has("prompt") && !a.has("prompt-ids")) throw Error("--prompt is required");

@@ -45,6 +45,7 @@ decoded<GenerateRequest> to_engine_request(const generate_request& r) {
   out.value.diffusion.steps = r.steps;
   out.value.diffusion.temperature = r.temperature;
   out.value.diffusion.seed = r.seed;
+  out.value.ignore_eos = r.ignore_eos;
   return out;
 }
 
@@ -60,6 +61,7 @@ generate_request to_wire_request(const GenerateRequest& r, uint64_t request_id, 
   w.temperature = r.diffusion.temperature;
   w.seed = r.diffusion.seed;
   w.deadline_unix_ms = deadline_unix_ms;
+  w.ignore_eos = r.ignore_eos;
   return w;
 }
 

@@ -12,7 +12,7 @@ namespace tt::msg {
 
 // Bumped whenever a message changes meaning (fields are only ever appended, but
 // a peer that does not know an appended field must not be talked to).
-constexpr uint32_t protocol_version = 3;
+constexpr uint32_t protocol_version = 4;
 
 // Sent first by whoever opens a connection (router -> context, denoiser -> context).
 struct hello {

@@ -32,6 +32,9 @@ struct generate_request {
   // The client takes token_chunks: the chunks of all its requests that one
   // step produced, in one message (the router, which serves many). Protocol 3.
   bool batch_chunks = false;
+  // EOS does not end the request: exactly max_tokens tokens (load tests; vLLM's
+  // ignore_eos). Protocol 4.
+  bool ignore_eos = false;
 
   friend bool operator==(const generate_request&, const generate_request&) = default;
 };
@@ -40,7 +43,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generate_request& x) {
   return f(caf::meta::type_name("tt.generate_request"), x.request_id, x.prompt_tokens, x.mode,
            x.max_tokens, x.gamma, x.block_size, x.steps, x.temperature, x.seed,
-           x.deadline_unix_ms, x.batch_chunks);
+           x.deadline_unix_ms, x.batch_chunks, x.ignore_eos);
 }
 
 // Log-probability of continuation given prompt (answered by one score_result).

@@ -25,7 +25,7 @@ struct Seq {
 };
 
 void emit(Seq& s, std::span<const int32_t> tokens, int32_t eos) {
-  if (!append_tokens(s.res, tokens, s.req->max_tokens, eos)) return;
+  if (!append_tokens(s.res, tokens, s.req->max_tokens, s.req->ignore_eos ? -1 : eos)) return;
   s.done = true;
   s.res.seconds = std::chrono::duration<double>(Clock::now() - s.start).count();
   s.extend.clear();

@@ -112,7 +112,8 @@ size_t ContextCore::cache_bytes() const {
 
 void ContextCore::emit(Seq& s, const std::vector<int32_t>& tokens, ContextEvents& ev) {
   ev.token_updates.push_back(s.id);
-  if (!append_tokens(s.res, tokens, s.req.max_tokens, model_.config.eos_token_id)) return;
+  const int32_t eos = s.req.ignore_eos ? -1 : model_.config.eos_token_id;
+  if (!append_tokens(s.res, tokens, s.req.max_tokens, eos)) return;
   s.done = true;
   s.res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.start).count();
   s.extend.clear();

@@ -23,6 +23,7 @@ struct GenerateRequest {
   int max_tokens = 64;
   DiffusionParams diffusion;  // gamma, block size, steps; temperature and seed serve every mode
   bool trace = false;         // record every block's tokens after every step
+  bool ignore_eos = false;    // EOS does not end the sequence: exactly max_tokens (load tests)
 };
 
 enum class FinishReason : uint8_t { length, stop };

@@ -66,6 +66,7 @@ Generation Api::to_generation(const CompletionParams& p) const {
   g.steps = p.steps_per_block;
   g.temperature = p.temperature;
   g.seed = p.seed;
+  g.ignore_eos = p.ignore_eos;
   g.user = p.user;
   g.timeout = options_.timeout;
   return g;

@@ -148,6 +148,10 @@ std::optional<ApiError> parse_fields(const json& body, const ModelLimits& limits
     if (!s->is_boolean()) return bad_request("stream: must be a boolean", "stream", "invalid_type");
     p.stream = s->get<bool>();
   }
+  if (const json* s = field(body, "ignore_eos")) {
+    if (!s->is_boolean()) return bad_request("ignore_eos: must be a boolean", "ignore_eos", "invalid_type");
+    p.ignore_eos = s->get<bool>();
+  }
   if (const json* u = field(body, "user")) {
     if (!u->is_string()) return bad_request("user: must be a string", "user", "invalid_type");
     p.user = u->get<std::string>();

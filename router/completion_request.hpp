@@ -41,6 +41,7 @@ struct CompletionParams {
   float gamma = 0.8f;
   int block_size = 16;
   int steps_per_block = 16;
+  bool ignore_eos = false;  // vLLM's extension: EOS does not end the completion
 };
 
 using ParsedCompletion = std::variant<CompletionParams, ApiError>;

@@ -22,6 +22,7 @@ struct Generation {
   int32_t steps = 16;
   float temperature = 0;
   uint64_t seed = 0;
+  bool ignore_eos = false;  // exactly max_tokens tokens, EOS or not
   std::string user;  // affinity key
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
   std::chrono::milliseconds timeout{300000};  // from arrival; then 504

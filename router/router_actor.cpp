@@ -92,6 +92,7 @@ bool try_dispatch(self_ptr self, uint64_t id) {
   w.steps = g.steps;
   w.temperature = g.temperature;
   w.seed = g.seed;
+  w.ignore_eos = g.ignore_eos;
   w.deadline_unix_ms = unix_ms_at(g.arrival + g.timeout);
   w.batch_chunks = true;  // one message per context step for all of this router's requests
   auto& b = st.backends[*chosen];

@@ -34,7 +34,8 @@ def completion_request(port, body):
 
 def complete(port, prompt, max_tokens):
     """A non-streamed completion; checks it has max_tokens tokens and returns the response."""
-    with urllib.request.urlopen(completion_request(port, {"prompt": prompt, "max_tokens": max_tokens}),
+    body = {"prompt": prompt, "max_tokens": max_tokens, "ignore_eos": True}
+    with urllib.request.urlopen(completion_request(port, body),
                                 timeout=60) as r:
         out = json.load(r)
     assert out["usage"]["completion_tokens"] == max_tokens, out

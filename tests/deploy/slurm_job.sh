@@ -112,7 +112,7 @@ assert f'"{host}:{met + 1}", "{host}:{met + 3}"' in text, text
 print("prometheus targets:", files)
 # A long streamed completion is in flight when the batch script gets SIGTERM: the
 # router drains it before the cells stop, so it ends complete.
-req = completion_request(api, {"prompt": "Once upon a time", "max_tokens": 160, "stream": True,
+req = completion_request(api, {"prompt": "Once upon a time", "max_tokens": 160, "stream": True, "ignore_eos": True,
                               "stream_options": {"include_usage": True}})
 events = []
 with urllib.request.urlopen(req, timeout=120) as r:

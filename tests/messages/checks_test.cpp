@@ -177,6 +177,10 @@ TEST(EngineBridge, DecodesAGenerateRequest) {
   EXPECT_EQ(d.value.diffusion.block_size, 16);
   EXPECT_EQ(d.value.diffusion.steps, 8);
   EXPECT_EQ(d.value.diffusion.seed, 99u);
+  EXPECT_FALSE(d.value.ignore_eos);
+  r.ignore_eos = true;
+  EXPECT_TRUE(to_engine_request(r).value.ignore_eos);
+  EXPECT_TRUE(to_wire_request(to_engine_request(r).value, 5, 0).ignore_eos);
   EXPECT_EQ(to_wire(tt::Mode::mock_ar), request_mode::mock_ar);
   EXPECT_EQ(to_wire(tt::FinishReason::stop), finish_reason::stop);
 

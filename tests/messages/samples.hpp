@@ -48,7 +48,7 @@ void for_each_sample(F&& f) {
   f(hello{7, "denoiser", "node-b", 1234567}, "tt.hello");
   f(hello_ack{true, "fine"}, "tt.hello_ack");
   f(generate_request{0x1122334455667788ull, some_tokens(), request_mode::mock_ar, 256, 0.75f, 32,
-                     12, 0.6f, 0xfeedfacecafebeefull, 1760000000123, true},
+                     12, 0.6f, 0xfeedfacecafebeefull, 1760000000123, true, true},
     "tt.generate_request");
   f(score_request{9, some_tokens(), pack_int32(std::vector<int32_t>{5, 6}), -5}, "tt.score_request");
   f(cancel_request{99}, "tt.cancel_request");

@@ -5,6 +5,7 @@
 // The GPU backend is then checked against this one (tests/model/cuda).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "model/batch_decode.hpp"
@@ -71,6 +72,37 @@ TEST(BatchDecode, CpuBackendEqualsTheEngineOnTheDefaultModel) {
   const std::string dir = std::string(TWOTOWER_TEST_SOURCE) + "/models/default";
   if (!std::filesystem::exists(dir + "/config.json")) GTEST_SKIP() << "no models/default";
   check_model(dir);
+}
+
+// ignore_eos: the token that would end the sequence is kept and generation runs
+// on to max_tokens, in the engine and in the batch loop alike. The test makes
+// the model's own 4th greedy token its EOS, so an EOS is sure to come.
+TEST(BatchDecode, IgnoreEosRunsPastEosToMaxTokens) {
+  auto model = Model::load(std::string(TT_TEST_DATA) + "/tiny-random");
+  for (Mode mode : {Mode::ar, Mode::diffusion}) {
+    GenerateRequest r;
+    r.mode = mode;
+    r.prompt = {1, 40, 41, 42};
+    r.max_tokens = 24;
+    r.diffusion.block_size = 8;
+    r.diffusion.steps = 4;
+    model->config.eos_token_id = 2;
+    const GenerateResult plain = Engine(*model).generate(r);
+    ASSERT_GE(plain.tokens.size(), 4u) << mode_name(mode);
+    const int32_t eos = plain.tokens[3];
+    const auto first = std::find(plain.tokens.begin(), plain.tokens.end(), eos) - plain.tokens.begin();
+    model->config.eos_token_id = eos;
+    const GenerateResult stopped = Engine(*model).generate(r);
+    EXPECT_EQ(stopped.finish, FinishReason::stop) << mode_name(mode);
+    EXPECT_EQ(stopped.tokens.size(), static_cast<size_t>(first + 1)) << mode_name(mode);
+    r.ignore_eos = true;
+    const GenerateResult kept = Engine(*model).generate(r);
+    EXPECT_EQ(kept.finish, FinishReason::length) << mode_name(mode);
+    ASSERT_EQ(kept.tokens.size(), 24u) << mode_name(mode);
+    EXPECT_EQ(std::vector<int32_t>(kept.tokens.begin(), kept.tokens.begin() + first + 1), stopped.tokens);
+    CpuDecodeBackend backend(model->config, model->weights);
+    expect_same(decode_batch(backend, model->config, {&r, 1})[0], kept, 0);
+  }
 }
 
 TEST(BatchDecode, BadRequestsAreRejectedBeforeAnyWork) {

@@ -55,7 +55,8 @@ TEST_F(CompletionRequestTest, EveryFieldIsRead) {
   const auto p = ok({{"model", "default"}, {"prompt", json::array({5, 6, 7})}, {"max_tokens", 9},
                      {"temperature", 0.5}, {"seed", 42}, {"stop", json::array({"a", "bc"})}, {"stream", true},
                      {"user", "u1"}, {"mode", "mock-ar"}, {"gamma", 0.9}, {"block_size", 8},
-                     {"steps_per_block", 4}, {"n", 1}, {"logprobs", nullptr}, {"unknown_field", "ignored"}});
+                     {"steps_per_block", 4}, {"ignore_eos", true}, {"n", 1}, {"logprobs", nullptr},
+                     {"unknown_field", "ignored"}});
   EXPECT_EQ(p.prompt, (std::vector<int32_t>{5, 6, 7}));
   EXPECT_EQ(p.max_tokens, 9);
   EXPECT_FLOAT_EQ(p.temperature, 0.5f);
@@ -67,6 +68,8 @@ TEST_F(CompletionRequestTest, EveryFieldIsRead) {
   EXPECT_FLOAT_EQ(p.gamma, 0.9f);
   EXPECT_EQ(p.block_size, 8);
   EXPECT_EQ(p.steps_per_block, 4);
+  EXPECT_TRUE(p.ignore_eos);
+  EXPECT_FALSE(ok({{"model", "default"}, {"prompt", "x"}}).ignore_eos);
   EXPECT_EQ(ok({{"model", "default"}, {"prompt", "x"}, {"mode", "ar"}, {"stop", "s"}}).stop,
             std::vector<std::string>{"s"});
   EXPECT_EQ(ok({{"model", "default"}, {"prompt", json::array({json::array({1, 2})})}}).prompt,
@@ -117,6 +120,7 @@ TEST_F(CompletionRequestTest, BadFieldsNameTheParameter) {
       {with("gamma", 1.5), "gamma", "out_of_range"},
       {with("block_size", 0), "block_size", "out_of_range"},
       {with("steps_per_block", 257), "steps_per_block", "out_of_range"},
+      {with("ignore_eos", 1), "ignore_eos", "invalid_type"},
       {with("max_tokens", 64), "prompt", "context_length_exceeded"},
   };
   for (const auto& c : cases) {

@@ -10,8 +10,10 @@ namespace {
 
 using json = nlohmann::json;
 
+// ignore_eos: exactly max_tokens tokens, however the model would end.
 std::string long_request(bool stream, int max_tokens = 512) {
-  return json{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", max_tokens}, {"stream", stream}}
+  return json{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", max_tokens}, {"stream", stream},
+              {"ignore_eos", true}}
       .dump();
 }
 

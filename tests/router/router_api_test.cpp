@@ -113,6 +113,33 @@ TEST_F(RouterTest, ChatCompletionsUseThePlainTemplate) {
   EXPECT_EQ(gather(events, true).text, truth["text"]);
 }
 
+// A prompt after which the model ends the text (a fortune's last line): without
+// ignore_eos the completion stops at EOS; with it, it runs to max_tokens and
+// equals `generate --connect --ignore-eos`.
+TEST_F(RouterTest, IgnoreEosRunsToMaxTokens) {
+  start_context();
+  start_router();
+  HttpClient c(port_);
+  std::string ending;
+  for (const char* p : {"A fool and his money are soon parted.", "He who laughs last laughs best.", "Amen."}) {
+    const auto r = json::parse(c.post("/v1/completions", completion(p, 24, {{"mode", "ar"}}).dump()).body);
+    if (r["choices"][0]["finish_reason"] == "stop" && r["usage"]["completion_tokens"].get<int>() < 24) {
+      ending = p;
+      break;
+    }
+  }
+  ASSERT_FALSE(ending.empty()) << "no candidate prompt ends before 24 tokens with this model";
+  for (const char* mode : {"ar", "diffusion"}) {
+    const auto truth = generate_connect({"--prompt", ending, "--max-tokens", "24", "--mode", mode, "--ignore-eos"});
+    EXPECT_EQ(truth["generated_tokens"], 24) << mode;
+    const auto r = json::parse(
+        c.post("/v1/completions", completion(ending, 24, {{"mode", mode}, {"ignore_eos", true}}).dump()).body);
+    EXPECT_EQ(r["choices"][0]["finish_reason"], "length") << mode;
+    EXPECT_EQ(r["usage"]["completion_tokens"], 24) << mode;
+    EXPECT_EQ(r["choices"][0]["text"], truth["text"]) << mode;
+  }
+}
+
 TEST_F(RouterTest, StopSequencesCutTheTextAndEndTheGeneration) {
   start_context();
   start_router();

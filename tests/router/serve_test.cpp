@@ -39,7 +39,8 @@ TEST_F(RouterTest, ServeStartsEverythingAndDrainsOnSigterm) {
   ASSERT_EQ(pids.size(), 4u) << read_file(path("serve.err"));  // context, 2 denoisers, router
 
   HttpClient c(port_);
-  const json body{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", 192}, {"stream", true}};
+  const json body{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", 192}, {"stream", true},
+                  {"ignore_eos", true}};
   ASSERT_EQ(c.start_stream("/v1/completions", body.dump()).status, 200);
   std::vector<std::string> events;
   auto first = c.next_event();
