@@ -52,7 +52,11 @@ TEST_F(RouterTest, APassedDeadlineAnswers504AndFreesTheContext) {
   start_router({"--timeout", "2"}, true, 600000);
   HttpClient c(port_);
   const auto started = std::chrono::steady_clock::now();
-  const auto r = c.post("/v1/completions", long_request(false, 2048));
+  // gamma 1 commits one token per denoiser forward (no confidence exceeds 1): 4000
+  // forwards, several seconds even on a fast machine.
+  auto slow = json::parse(long_request(false, 4000));
+  slow["gamma"] = 1.0;
+  const auto r = c.post("/v1/completions", slow.dump());
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_EQ(r.status, 504) << r.body;
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "deadline_exceeded");

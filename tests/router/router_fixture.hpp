@@ -15,7 +15,8 @@
 #include "tests/router/http_client.hpp"
 
 namespace tt::test {
-// The default model: trained, so its text is real and long generations do not stop early.
+// The default model: trained, so its text is real. A test that needs a generation of a given
+// length asks for it with ignore_eos: the model may end a text early (EOS).
 inline std::string router_model_dir() { return std::string(TWOTOWER_TEST_SOURCE) + "/models/default"; }
 }  // namespace tt::test
 

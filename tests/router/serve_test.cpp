@@ -105,7 +105,7 @@ TEST_F(RouterTest, ServeWithoutRouterIsACellThatRestartsDenoisersAndStopsWhenIts
   }
   // A router started on its own serves through the cell.
   start_router();
-  const json body{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", 24}};
+  const json body{{"model", "default"}, {"prompt", "Once upon a time"}, {"max_tokens", 24}, {"ignore_eos", true}};
   const auto r = HttpClient(port_).post("/v1/completions", body.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   const json j = json::parse(r.body);

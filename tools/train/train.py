@@ -182,11 +182,15 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
         do_eval()
     t_last_ckpt = time.time()
     acc_loss, acc_n, acc_tok, t_mark = 0.0, 0, 0, time.time()
+    max_steps = a.steps.get(phase, a.max_steps)
     while True:
-        progress = elapsed / budget_s if budget_s > 0 else 1.0
-        if a.max_steps:
-            progress = max(progress, step / a.max_steps)
-        if progress >= 1.0 or STOP["flag"]:
+        # With a step count the schedule and the stopping point depend on steps only (a seeded
+        # run is step-exact); the time budget is then only a safety stop.
+        over_time = budget_s <= 0 or elapsed >= budget_s
+        progress = step / max_steps if max_steps else (elapsed / budget_s if budget_s > 0 else 1.0)
+        if progress >= 1.0 or over_time or STOP["flag"]:
+            if over_time and max_steps and progress < 1.0:
+                print(f"{phase}: time budget spent at step {step} of {max_steps}", flush=True)
             break
         t0 = time.time()
         lr = lr_at(step, progress, peak, warmup, a.min_lr_frac)
@@ -198,7 +202,7 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
             loss = tm.context_loss(batch, stats)
             ntok = batch.shape[0] * seq_len
         elif phase == "distill" and rng.random() < a.distill_frac:
-            seq, fb = distill.sample(rng, a.batch)
+            seq, fb = distill.sample(rng, a.distill_batch or a.batch)
             loss, _ = tm.denoiser_loss(seq, gen, first_block=fb, stats=stats,
                                        prefix_frac=a.distill_prefix_frac, kd=a.distill_kd)
             ntok = seq.shape[0] * seq.shape[1]
@@ -249,9 +253,16 @@ def main():
     ap.add_argument("--context-share", type=float, default=0.5,
                     help="fraction of the budget for the context tower")
     ap.add_argument("--max-steps", type=int, default=0,
-                    help="per-phase step cap (the cosine then runs over steps; 0 = time only)")
+                    help="steps of every phase run (the cosine then runs over steps and the time "
+                         "budget is only a safety stop; 0 = time only)")
+    ap.add_argument("--steps", default="",
+                    help="per-phase steps, e.g. context=2500,denoiser=1500,distill=4100 "
+                         "(overrides --max-steps for the phases named)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--distill-batch", type=int, default=0,
+                    help="sequences per distillation batch (0 = --batch); distillation rows are "
+                         "short (prompt + 4 blocks), so larger batches cost little more per step")
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--denoiser-lr", type=float, default=1.5e-3)
@@ -290,6 +301,12 @@ def main():
     ap.add_argument("--config-override", default="{}",
                     help="JSON merged into the model config (for experiments)")
     a = ap.parse_args()
+    try:
+        a.steps = {k: int(v) for k, v in (kv.split("=") for kv in a.steps.split(",") if kv)}
+    except ValueError:
+        ap.error(f"--steps: expected phase=N[,phase=N], got {a.steps!r}")
+    if set(a.steps) - set(PHASES):
+        ap.error(f"--steps: unknown phase in {a.steps!r} (phases: {', '.join(PHASES)})")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     signal.signal(signal.SIGTERM, _on_signal)

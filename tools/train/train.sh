@@ -5,18 +5,27 @@
 #   tower, C++ engine) -> distill phase (denoiser on those + corpus) -> export -> samples.
 #   Export is always attempted, also after an interrupted run.
 #
-# Usage: tools/train/train.sh [--budget-minutes 76] [--distill-minutes 70] [--distill-count 4096]
-#                            [--distill-prefix-frac 0] [--resume] [train.py options]
-#   --budget-minutes N   training time of both towers together (default 76; half each);
-#   --distill-minutes N  training time of the distill phase (default 70; 0 skips it);
-#   --distill-count N    greedy continuations per prompt length for the distill phase (default 4096);
+# Usage: tools/train/train.sh [--steps context=2000,denoiser=1200,distill=3600]
+#                            [--budget-minutes 100] [--distill-minutes 100] [--distill-count 6144]
+#                            [--distill-batch 24] [--distill-prefix-frac 0] [--resume]
+#                            [train.py options]
+#   --steps              training steps per phase (the committed recipe): the learning-rate
+#                        schedule and the stopping point depend on steps only, so a seeded run is
+#                        step-exact; about 28 + 20 + 55 min here (2 shared cores, AMD EPYC, AVX-512);
+#   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
+#                        of it for the context tower): a phase stops early only if its share of
+#                        the time is spent, as on a machine much slower than ours;
+#   --distill-minutes N  safety stop of the distill phase (default 100; 0 skips the phase);
+#   --distill-count N    greedy continuations per prompt length for the distill phase (default 6144);
+#   --distill-batch N    sequences per distillation batch (default 24; corpus batches stay 8 x 256);
+#   --distill-lr X       peak learning rate of the distill phase (default 1.5e-3);
 #   --distill-prefix-frac F  share of distill sequences with a clean prefix per block (default 0);
-#                        corpus/tokenizer, checks, distillation data and exports come on top (~10 min).
-#   The defaults are the committed model's recipe (~2.6 h here). The 2-hour variant measured in
-#   models/default/README.md: --budget-minutes 38 --context-share 1.0 --distill-minutes 70
-#   --distill-count 8192 --distill-prefix-frac 0.5 (no corpus-only denoiser phase).
+#                        corpus/tokenizer, checks, the engine build, distillation data and exports
+#                        come on top (~10 min).
 #   --resume             continue from build-train/ckpt.pt (same options as the first run).
-# Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python).
+# Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python),
+#   TWOTOWER_BIN (the C++ engine for the distillation data; default build/bin/twotower, whose
+#   twotower target is built when missing).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,23 +39,33 @@ mkdir -p "$work" "$out"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 resume=0
-distill_minutes=70
-distill_count=4096
+distill_minutes=100
+distill_count=6144
+distill_batch=24
+distill_lr=1.5e-3
 prefix_frac=0
+steps="context=2000,denoiser=1200,distill=3600"
 args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --resume) resume=1; args+=("$1") ;;
         --distill-minutes) distill_minutes="$2"; shift ;;
         --distill-count) distill_count="$2"; shift ;;
+        --distill-batch) distill_batch="$2"; shift ;;
+        --distill-lr) distill_lr="$2"; shift ;;
         --distill-prefix-frac) prefix_frac="$2"; shift ;;
+        --steps) steps="$2"; shift ;;
         *) args+=("$1") ;;
     esac
     shift
 done
-has_budget=0
-for arg in "${args[@]}"; do [[ "$arg" == "--budget-minutes" ]] && has_budget=1; done
-[[ $has_budget == 0 ]] && args+=(--budget-minutes 76)
+has_budget=0 has_share=0
+for arg in "${args[@]}"; do
+    [[ "$arg" == "--budget-minutes" ]] && has_budget=1
+    [[ "$arg" == "--context-share" ]] && has_share=1
+done
+[[ $has_budget == 0 ]] && args+=(--budget-minutes 100)
+[[ $has_share == 0 ]] && args+=(--context-share 0.55)
 
 if [[ ! -s build-corpus/train.txt || ! -s build-corpus/heldout.txt ]]; then
     tools/train/corpus/build_corpus.sh || exit 1
@@ -61,7 +80,7 @@ if [[ $resume == 0 ]]; then
 fi
 
 "$py" tools/train/train.py --work "$work" --tokenizer "$out/tokenizer.json" \
-    --log "$out/training_log.jsonl" "${args[@]}"
+    --log "$out/training_log.jsonl" --steps "$steps" "${args[@]}"
 rc=$?
 [[ $rc != 0 ]] && echo "train.py exited with $rc: exporting the best checkpoints so far" >&2
 
@@ -69,8 +88,12 @@ rc=$?
 
 if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
     # The C++ engine generates the distillation data ~50x faster than the PyTorch reference.
-    binary="$repo/build/bin/twotower"
-    [[ -x "$binary" ]] || ./scripts/build.sh >/dev/null || binary=reference
+    binary="${TWOTOWER_BIN:-$repo/build/bin/twotower}"
+    if [[ ! -x "$binary" ]]; then
+        binary="$repo/build/bin/twotower"
+        { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+          cmake --build build -j "$(nproc)" --target twotower >/dev/null; } || binary=reference
+    fi
     if [[ ! -s "$work/distill.npz" ]]; then
         "$py" tools/train/distill.py --model "$out" --work "$work" --binary "$binary" \
             --count "$distill_count" --out "$work/distill.npz" || exit 1
@@ -79,8 +102,8 @@ if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
     fi
     "$py" tools/train/train.py --work "$work" --tokenizer "$out/tokenizer.json" \
         --log "$out/training_log.jsonl" --resume --phase distill --budget-minutes "$distill_minutes" \
-        --distill "$work/distill.npz" --distill-eval "$work/distill_eval.npz" \
-        --distill-prefix-frac "$prefix_frac"
+        --steps "$steps" --distill "$work/distill.npz" --distill-eval "$work/distill_eval.npz" \
+        --distill-batch "$distill_batch" --distill-lr "$distill_lr" --distill-prefix-frac "$prefix_frac"
     rc=$?
     "$py" tools/train/export.py --work "$work" --out "$out" --tokenizer "$out/tokenizer.json" || exit 1
 fi
