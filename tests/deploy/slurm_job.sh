@@ -112,7 +112,10 @@ assert f'"{host}:{met + 1}", "{host}:{met + 3}"' in text, text
 print("prometheus targets:", files)
 # A long streamed completion is in flight when the batch script gets SIGTERM: the
 # router drains it before the cells stop, so it ends complete.
-req = completion_request(api, {"prompt": "Once upon a time", "max_tokens": 160, "stream": True, "ignore_eos": True,
+# gamma 1 commits one token per denoiser forward: 1000 forwards, so the stream is still
+# running when TERM comes (a few seconds here).
+req = completion_request(api, {"prompt": "Once upon a time", "max_tokens": 1000, "gamma": 1.0, "stream": True,
+                              "ignore_eos": True,
                               "stream_options": {"include_usage": True}})
 events = []
 with urllib.request.urlopen(req, timeout=120) as r:
@@ -125,7 +128,7 @@ with urllib.request.urlopen(req, timeout=120) as r:
             subprocess.run(["scancel", "--batch", "--signal=TERM", job], check=True)
 assert events and events[-1] == "[DONE]", events[-3:]
 usage = [json.loads(e)["usage"] for e in events[:-1] if json.loads(e).get("usage")]
-assert usage and usage[-1]["completion_tokens"] == 160, (usage, len(events))
+assert usage and usage[-1]["completion_tokens"] == 1000, (usage, len(events))
 print(f"in-flight stream drained: {len(events) - 1} events, {usage[-1]['completion_tokens']} tokens")
 PY
 for _ in $(seq 1 300); do
