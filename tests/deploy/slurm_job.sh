@@ -136,6 +136,9 @@ for _ in $(seq 1 300); do
 done
 [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] || fail "job $job still in the queue 60 s after SIGTERM"
 grep -q "twotower: stopped" "$D/job.out" || fail "the job did not stop through its drain path"
+# The cells got SIGTERM themselves (scancel --signal=TERM JOB.0), not through srun, which
+# would cancel the step and kill them.
+! grep -q "forcing job termination" "$D/job.out" || fail "srun killed the cells instead of letting them stop"
 [ -z "$(ls "$D/sd")" ] || fail "the job left Prometheus targets behind: $(ls "$D/sd")"
 sleep 0.5
 left=$(pgrep -f -- "--context-listen 0.0.0.0:$p_ctx|--listen 0.0.0.0:$p_api|--context 127.0.0.1:$p_ctx" || true)
