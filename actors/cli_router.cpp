@@ -57,7 +57,6 @@ std::vector<std::pair<std::string, uint16_t>> parse_contexts(const std::string& 
   return out;
 }
 
-
 }  // namespace
 
 int run_router(const std::vector<std::string>& argv) {

@@ -46,11 +46,17 @@ public:
   bool wanted(size_t i) const { return slots_[i].wanted; }
   const Address& address(size_t i) const { return slots_[i].address; }
 
+  // A failed connection to slot i: true the first time since its address was given or it
+  // last connected (the connector warns once, not on every retry).
+  bool first_failure(size_t i) { return !std::exchange(slots_[i].warned, true); }
+  void connected(size_t i) { slots_[i].warned = false; }
+
 private:
   struct Slot {
     Address address;
     bool fixed = false;
     bool wanted = false;
+    bool warned = false;  // a failure to connect to `address` was reported
   };
   std::vector<Slot> slots_;
 };
@@ -73,8 +79,9 @@ std::vector<Address> BackendSlots::update(const std::set<Address>& found, Connec
       homeless.push_back(a);
       continue;
     }
-    slots_[*free].address = a;
-    slots_[*free].wanted = true;
+    Slot& s = slots_[*free];
+    if (s.address != a) s = Slot{a, false, false, false};  // a new address: nothing reported yet
+    s.wanted = true;
   }
   return homeless;
 }

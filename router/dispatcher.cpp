@@ -59,8 +59,6 @@ bool Dispatcher::ready() const {
 // discovery finds (looked up every discovery_interval).
 void Dispatcher::connect_loop() {
   BackendSlots slots(options_.contexts, connected_->size() - options_.contexts.size());
-  std::vector<bool> warned(slots.size(), false);
-  std::vector<Address> last_address(slots.size());
   std::string last_problems;
   auto next_lookup = std::chrono::steady_clock::now();
   while (!stop_) {
@@ -78,7 +76,6 @@ void Dispatcher::connect_loop() {
     for (size_t i = 0; i < slots.size() && !stop_; ++i) {
       if (!slots.wanted(i) || (*connected_)[i]) continue;
       const auto& [host, port] = slots.address(i);
-      if (slots.address(i) != last_address[i]) warned[i] = false, last_address[i] = slots.address(i);
       const std::string where = host + ":" + std::to_string(port);
       auto hdl = options_.connect ? options_.connect(host, port) : sys_.middleman().remote_actor<msg::context_actor>(host, port);
       std::string why;
@@ -93,11 +90,10 @@ void Dispatcher::connect_loop() {
       }
       if (why.empty()) {
         (*connected_)[i] = true;
-        warned[i] = false;
+        slots.connected(i);
         std::fprintf(stderr, "twotower router: connected to context %zu at %s\n", i, where.c_str());
         caf::anon_send(actor_, backend_up_atom::value, static_cast<uint64_t>(i), *hdl);
-      } else if (!warned[i]) {
-        warned[i] = true;
+      } else if (slots.first_failure(i)) {
         std::fprintf(stderr, "twotower router: context %zu at %s: %s (retrying)\n", i, where.c_str(), why.c_str());
       }
     }

@@ -35,6 +35,21 @@ TEST(BackendSlots, FixedStayWantedDiscoveredComeAndGoAndSlotsAreReusedOnceDown) 
   EXPECT_TRUE(slots.wanted(0));  // the fixed one, whatever the lookups say
 }
 
+TEST(BackendSlots, AFailureIsReportedOncePerAddressAndAgainAfterAConnection) {
+  BackendSlots slots({{"fixed", 1}}, 1);
+  auto down = [](size_t) { return false; };
+  EXPECT_TRUE(slots.first_failure(0));
+  EXPECT_FALSE(slots.first_failure(0));
+  slots.connected(0);
+  EXPECT_TRUE(slots.first_failure(0));
+  slots.update({{"a", 7}}, down);
+  EXPECT_TRUE(slots.first_failure(1));
+  EXPECT_FALSE(slots.first_failure(1));
+  slots.update({{"b", 7}}, down);  // "a" gone and down: its slot goes to "b", a new address
+  EXPECT_EQ(slots.address(1), (Address{"b", 7}));
+  EXPECT_TRUE(slots.first_failure(1));
+}
+
 TEST(Discovery, AFileListsContextsAndBadLinesAreReportedNotFatal) {
   const std::string path = testing::TempDir() + "/contexts.txt";
   std::ofstream(path) << "# cells\n127.0.0.1:7000\n\n  10.0.0.2:7001  \nnot-an-address\n";
