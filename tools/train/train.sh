@@ -91,8 +91,7 @@ if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
     binary="${TWOTOWER_BIN:-$repo/build/bin/twotower}"
     if [[ ! -x "$binary" ]]; then
         binary="$repo/build/bin/twotower"
-        { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-          cmake --build build -j "$(nproc)" --target twotower >/dev/null; } || binary=reference
+        TT_BUILD_TARGET=twotower ./scripts/build.sh >/dev/null || binary=reference
     fi
     if [[ ! -s "$work/distill.npz" ]]; then
         "$py" tools/train/distill.py --model "$out" --work "$work" --binary "$binary" \
