@@ -82,6 +82,11 @@ def frontier_table(w, fr):
     w("")
 
 
+def at_gamma(ev, gamma):
+    """The diffusion row of a `twotower eval` JSON at this gamma (None when it was not measured)."""
+    return next((g for g in ev["diffusion"] if abs(g["gamma"] - gamma) < 1e-6), None)
+
+
 def fmt(x, nd=3):
     return f"{x:.{nd}f}" if isinstance(x, (int, float)) and math.isfinite(x) else str(x)
 
@@ -120,7 +125,7 @@ def main():
     den_min = last("denoiser", "train", "elapsed_s") / 60
     dis_min = last("distill", "train", "elapsed_s") / 60
     distilled = math.isfinite(dis_min)
-    g08 = next((g for g in ev["diffusion"] if abs(g["gamma"] - 0.8) < 1e-6), None)
+    g08 = at_gamma(ev, 0.8)
     lines = []
     w = lines.append
     w("# twotower-default: a tiny TwoTower trained by the project\n")
@@ -215,8 +220,8 @@ def main():
           "left-to-right confidence decoding; per distance d from the frontier (d = 0: the next token), the share "
           "of positions where the denoiser's choice is the greedy token, and in brackets the share it is more than "
           "80% confident about:\n")
-        frontier_table(w, json.load(open(args.frontier)))
         fr = json.load(open(args.frontier))
+        frontier_table(w, fr)
         first = min(fr.items(), key=lambda kv: int(kv[0].split("_")[1]))[1]
         w(f"Every block starts with nothing committed, and there the denoiser reproduces the context tower's very "
           f"next token {100 * first['accuracy'][0]:.0f}% of the time (and is more than 80% confident on "
@@ -237,7 +242,7 @@ def main():
             w(f"| {g['gamma']:.2f} | {fmt(g['tokens_per_denoiser_forward'], 2)} | {fmt(g['quality_vs_ar'])} | "
               f"{fmt(c['tokens_per_denoiser_forward'], 2)} | {fmt(c['quality_vs_ar'])} |")
         w("")
-        g_prev = next((g for g in v["diffusion"] if abs(g["gamma"] - 0.8) < 1e-6), None)
+        g_prev = at_gamma(v, 0.8)
         if g_prev and g08:
             w("Tokens per forward compare directly. Quality is relative to each model's own context tower: this "
               f"one's greedy continuations have perplexity {fmt(ev['ar']['perplexity'], 2)} (previous: "
