@@ -2,6 +2,7 @@
 log, the export info and the JSON of `twotower eval` (measured with the C++ engine).
 
 usage: .venv/bin/python tools/train/model_card.py --eval build-train/eval.json [--out models/default]
+(tools/train/card.sh runs the measurements and then this)
 """
 import argparse
 import json
@@ -98,8 +99,10 @@ def main():
     ap.add_argument("--baseline-eval", help="`twotower eval` JSON of the model before distillation")
     ap.add_argument("--machine", default="2-core AMD EPYC (AVX-512), 24 GB, no GPU")
     ap.add_argument("--frontier", help="tools/train/frontier.py JSON of this model")
-    ap.add_argument("--previous-eval", help="`twotower eval` JSON of the previously committed model "
-                    "(the 2.6-hour time-budgeted recipe), for the comparison table")
+    ap.add_argument("--previous-eval", help="`twotower eval` JSON of the previously committed model, "
+                    "for the comparison table")
+    ap.add_argument("--previous-recipe", default="",
+                    help="one sentence on how the previously committed model was trained")
     ap.add_argument("--wall-minutes", type=float, help="wall-clock minutes of the whole train.sh run")
     args = ap.parse_args()
     meta, rows = read_log(os.path.join(args.out, "training_log.jsonl"))
@@ -232,10 +235,8 @@ def main():
     if args.previous_eval:
         v = json.load(open(args.previous_eval))
         w("### The previous recipe (measured in an earlier session, replaced)\n")
-        w("The model committed before this one was trained on wall-clock budgets (38 + 38 + 70 min, about 2.6 h "
-          "with data and exports, over the 2-hour budget) on a machine shared with builds, with distillation "
-          "batches of 8 rows at peak lr 1e-3. Its `twotower eval`, same prompts and settings "
-          "(`eval/previous_recipe.json`):\n")
+        w(f"The model committed before this one{': ' + args.previous_recipe if args.previous_recipe else ''}. "
+          "Its `twotower eval`, same prompts and settings (`eval/previous_recipe.json`):\n")
         w("| γ | previous: tokens per forward | previous: quality vs AR | this model: tokens per forward | this model: quality vs AR |")
         w("|---|---|---|---|---|")
         for g, c in zip(v["diffusion"], ev["diffusion"]):
@@ -246,10 +247,11 @@ def main():
         if g_prev and g08:
             w("Tokens per forward compare directly. Quality is relative to each model's own context tower: this "
               f"one's greedy continuations have perplexity {fmt(ev['ar']['perplexity'], 2)} (previous: "
-              f"{fmt(v['ar']['perplexity'], 2)}), so part of the quality gain is a less peaked baseline. The "
+              f"{fmt(v['ar']['perplexity'], 2)}), so a change in quality can come from the baseline as well as from "
+              "the denoiser. The "
               f"diffusion continuations themselves, at γ = 0.8, have perplexity {fmt(g08['perplexity'], 2)} "
-              f"(previous: {fmt(g_prev['perplexity'], 2)}) and repeat fewer bigrams "
-              f"({fmt(g08['repeated_bigram_rate'])} against {fmt(g_prev['repeated_bigram_rate'])}). Held-out AR "
+              f"(previous: {fmt(g_prev['perplexity'], 2)}); their repeated-bigram rate is "
+              f"{fmt(g08['repeated_bigram_rate'])} (previous: {fmt(g_prev['repeated_bigram_rate'])}). Held-out AR "
               f"perplexity: {fmt(ev['perplexity']['perplexity'], 1)} (previous: {fmt(v['perplexity']['perplexity'], 1)}).\n")
     if args.baseline_eval:
         base = json.load(open(args.baseline_eval))
@@ -270,8 +272,8 @@ def main():
         w(f"- diffusion γ={g['gamma']:.2f}: {g['sample']!r}")
     w("\n## Reproduce\n")
     w("```sh\n./scripts/setup.sh && python3 -m venv .venv && .venv/bin/pip install torch numpy safetensors tokenizers\n"
-      "tools/train/train.sh   # the recipe above (seeded, step-exact)\n./scripts/build.sh && build/bin/twotower eval --model models/default "
-      "--heldout build-corpus/heldout.txt > build-train/eval.json\n.venv/bin/python tools/train/model_card.py --eval build-train/eval.json\n```\n")
+      "tools/train/train.sh   # the recipe above (seeded, step-exact)\n"
+      "tools/train/card.sh    # measures the export with the C++ engine (eval/*.json) and writes this card\n```\n")
     w("## License\n")
     w("Weights: trained by the twotower project on public-domain texts (World English Bible, Austen), "
       "MIT-packaged data (janeaustenr) and BSD-licensed fortunes; distributed under the project's license. "

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Measure a model trained by train.sh with the C++ engine and write its model card:
+#   twotower eval of the export -> eval of the denoiser before distillation (best_context.pt +
+#   best_denoiser.pt exported on the side) -> frontier.py -> OUT/eval/*.json -> model_card.py.
+#
+# Usage: tools/train/card.sh [--wall-minutes N] [--previous-eval FILE --previous-recipe TEXT]
+#                            [--machine TEXT]
+#   --wall-minutes N      the measured wall time of the whole train.sh run, for the card;
+#   --previous-eval FILE  `twotower eval` JSON of the model this one replaces (kept as
+#                         OUT/eval/previous_recipe.json), with one sentence on its recipe.
+# Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python),
+#   TWOTOWER_BIN (default build/bin/twotower, built when missing), HELDOUT (default
+#   build-corpus/heldout.txt).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo"
+py="${PY:-$repo/.venv/bin/python}"
+work="${WORK:-$repo/build-train}"
+out="${OUT:-$repo/models/default}"
+heldout="${HELDOUT:-$repo/build-corpus/heldout.txt}"
+binary="${TWOTOWER_BIN:-$repo/build/bin/twotower}"
+card_args=()
+previous=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --wall-minutes|--machine|--previous-recipe) card_args+=("$1" "$2"); shift ;;
+        --previous-eval) previous="$2"; shift ;;
+        *) echo "card.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+for f in "$work/best_context.pt" "$out/model.safetensors" "$heldout"; do
+    [[ -s "$f" ]] || { echo "card.sh: missing $f (run tools/train/train.sh first)" >&2; exit 1; }
+done
+if [[ ! -x "$binary" ]]; then
+    binary="$repo/build/bin/twotower"
+    TT_BUILD_TARGET=twotower ./scripts/build.sh >/dev/null
+fi
+
+mkdir -p "$out/eval"
+"$binary" eval --model "$out" --heldout "$heldout" > "$work/eval.json"
+cp "$work/eval.json" "$out/eval/eval.json"
+card_args+=(--eval "$out/eval/eval.json")
+
+if [[ -s "$work/best_distill.pt" && -s "$work/best_denoiser.pt" ]]; then
+    pre="$work/before_distillation"
+    rm -rf "$pre" && mkdir -p "$pre/work" "$pre/out"
+    ln -s "$work/best_context.pt" "$work/best_denoiser.pt" "$pre/work/"
+    "$py" tools/train/export.py --work "$pre/work" --out "$pre/out" --tokenizer "$out/tokenizer.json" >/dev/null
+    "$binary" eval --model "$pre/out" --heldout "$heldout" > "$out/eval/before_distillation.json"
+    card_args+=(--baseline-eval "$out/eval/before_distillation.json")
+fi
+if [[ -s "$work/distill_eval.npz" ]]; then
+    "$py" tools/train/frontier.py --model "$out" --rows "$work/distill_eval.npz" \
+        --json "$out/eval/frontier.json" > "$work/frontier.out"
+    card_args+=(--frontier "$out/eval/frontier.json")
+fi
+if [[ -n "$previous" ]]; then
+    [[ "$(realpath "$previous")" == "$(realpath -m "$out/eval/previous_recipe.json")" ]] ||
+        cp "$previous" "$out/eval/previous_recipe.json"
+    card_args+=(--previous-eval "$out/eval/previous_recipe.json")
+fi
+"$py" tools/train/model_card.py --out "$out" "${card_args[@]}"
