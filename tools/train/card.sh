@@ -4,10 +4,12 @@
 #   best_denoiser.pt exported on the side) -> frontier.py -> OUT/eval/*.json -> model_card.py.
 #
 # Usage: tools/train/card.sh [--wall-minutes N] [--previous-eval FILE --previous-recipe TEXT]
-#                            [--machine TEXT]
+#                            [--variant-eval FILE --variant-recipe TEXT] [--machine TEXT]
 #   --wall-minutes N      the measured wall time of the whole train.sh run, for the card;
 #   --previous-eval FILE  `twotower eval` JSON of the model this one replaces (kept as
-#                         OUT/eval/previous_recipe.json), with one sentence on its recipe.
+#                         OUT/eval/previous_recipe.json), with one sentence on its recipe;
+#   --variant-eval FILE   `twotower eval` JSON of a recipe variant measured and not committed (kept
+#                         under OUT/eval/ by its file name), with what it changed and measured.
 # Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python),
 #   TWOTOWER_BIN (default build/bin/twotower, built when missing), HELDOUT (default
 #   build-corpus/heldout.txt).
@@ -23,9 +25,11 @@ heldout="${HELDOUT:-$repo/build-corpus/heldout.txt}"
 binary="${TWOTOWER_BIN:-$repo/build/bin/twotower}"
 card_args=()
 previous=""
+variant=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --wall-minutes|--machine|--previous-recipe) card_args+=("$1" "$2"); shift ;;
+        --wall-minutes|--machine|--previous-recipe|--variant-recipe) card_args+=("$1" "$2"); shift ;;
+        --variant-eval) variant="$2"; shift ;;
         --previous-eval) previous="$2"; shift ;;
         *) echo "card.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -61,5 +65,10 @@ if [[ -n "$previous" ]]; then
     [[ "$(realpath "$previous")" == "$(realpath -m "$out/eval/previous_recipe.json")" ]] ||
         cp "$previous" "$out/eval/previous_recipe.json"
     card_args+=(--previous-eval "$out/eval/previous_recipe.json")
+fi
+if [[ -n "$variant" ]]; then
+    [[ "$(realpath "$variant")" == "$(realpath -m "$out/eval/$(basename "$variant")")" ]] ||
+        cp "$variant" "$out/eval/"
+    card_args+=(--variant-eval "$out/eval/$(basename "$variant")")
 fi
 "$py" tools/train/model_card.py --out "$out" "${card_args[@]}"

@@ -103,6 +103,10 @@ def main():
                     "for the comparison table")
     ap.add_argument("--previous-recipe", default="",
                     help="one sentence on how the previously committed model was trained")
+    ap.add_argument("--variant-eval", help="`twotower eval` JSON of a recipe variant that was measured "
+                    "and not committed, for a comparison table")
+    ap.add_argument("--variant-recipe", default="",
+                    help="what the variant changed and what its training measured (sentences)")
     ap.add_argument("--wall-minutes", type=float, help="wall-clock minutes of the whole train.sh run")
     args = ap.parse_args()
     meta, rows = read_log(os.path.join(args.out, "training_log.jsonl"))
@@ -253,6 +257,21 @@ def main():
               f"(previous: {fmt(g_prev['perplexity'], 2)}); their repeated-bigram rate is "
               f"{fmt(g08['repeated_bigram_rate'])} (previous: {fmt(g_prev['repeated_bigram_rate'])}). Held-out AR "
               f"perplexity: {fmt(ev['perplexity']['perplexity'], 1)} (previous: {fmt(v['perplexity']['perplexity'], 1)}).\n")
+    if args.variant_eval:
+        v = json.load(open(args.variant_eval))
+        w("### A variant measured and not committed\n")
+        w(f"{args.variant_recipe} Its `twotower eval`, same prompts and settings "
+          f"(`eval/{os.path.basename(args.variant_eval)}`):\n")
+        w("| γ | variant: tokens per forward | variant: quality vs AR | variant: agreement with AR | "
+          "this model: tokens per forward | this model: quality vs AR | this model: agreement with AR |")
+        w("|---|---|---|---|---|---|---|")
+        for g, c in zip(v["diffusion"], ev["diffusion"]):
+            w(f"| {g['gamma']:.2f} | {fmt(g['tokens_per_denoiser_forward'], 2)} | {fmt(g['quality_vs_ar'])} | "
+              f"{fmt(g['agreement_with_ar'])} | {fmt(c['tokens_per_denoiser_forward'], 2)} | "
+              f"{fmt(c['quality_vs_ar'])} | {fmt(c['agreement_with_ar'])} |")
+        w(f"\nVariant: held-out AR perplexity {fmt(v['perplexity']['perplexity'], 1)}, greedy continuation "
+          f"perplexity {fmt(v['ar']['perplexity'], 2)} (this model: {fmt(ev['perplexity']['perplexity'], 1)}, "
+          f"{fmt(ev['ar']['perplexity'], 2)}).\n")
     if args.baseline_eval:
         base = json.load(open(args.baseline_eval))
         w("Before distillation (corpus-trained denoiser only), same measurement:\n")
