@@ -15,14 +15,8 @@
 #   build-corpus/heldout.txt).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-cd "$repo"
-py="${PY:-$repo/.venv/bin/python}"
-work="${WORK:-$repo/build-train}"
-out="${OUT:-$repo/models/default}"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 heldout="${HELDOUT:-$repo/build-corpus/heldout.txt}"
-binary="${TWOTOWER_BIN:-$repo/build/bin/twotower}"
 card_args=()
 previous=""
 variant=""
@@ -38,10 +32,7 @@ done
 for f in "$work/best_context.pt" "$out/model.safetensors" "$heldout"; do
     [[ -s "$f" ]] || { echo "card.sh: missing $f (run tools/train/train.sh first)" >&2; exit 1; }
 done
-if [[ ! -x "$binary" ]]; then
-    binary="$repo/build/bin/twotower"
-    TT_BUILD_TARGET=twotower ./scripts/build.sh >/dev/null
-fi
+tt_engine
 
 mkdir -p "$out/eval"
 "$binary" eval --model "$out" --heldout "$heldout" > "$work/eval.json"

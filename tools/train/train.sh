@@ -11,7 +11,7 @@
 #                            [train.py options]
 #   --steps              training steps per phase (the committed recipe): the learning-rate
 #                        schedule and the stopping point depend on steps only, so a seeded run is
-#                        step-exact; about 28 + 20 + 55 min here (2 shared cores, AMD EPYC, AVX-512);
+#                        step-exact; about 30 + 21 + 53 min here (2 shared cores, AMD EPYC, AVX-512);
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
@@ -28,12 +28,7 @@
 #   twotower target is built when missing).
 set -uo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-cd "$repo"
-py="${PY:-$repo/.venv/bin/python}"
-work="${WORK:-$repo/build-train}"
-out="${OUT:-$repo/models/default}"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 mkdir -p "$work" "$out"
 # The CPU is shared: with busy-waiting OpenMP threads, 2 threads ran 5x slower than 1 under load.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
@@ -88,11 +83,7 @@ rc=$?
 
 if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
     # The C++ engine generates the distillation data ~50x faster than the PyTorch reference.
-    binary="${TWOTOWER_BIN:-$repo/build/bin/twotower}"
-    if [[ ! -x "$binary" ]]; then
-        binary="$repo/build/bin/twotower"
-        TT_BUILD_TARGET=twotower ./scripts/build.sh >/dev/null || binary=reference
-    fi
+    tt_engine || binary=reference
     if [[ ! -s "$work/distill.npz" ]]; then
         "$py" tools/train/distill.py --model "$out" --work "$work" --binary "$binary" \
             --count "$distill_count" --out "$work/distill.npz" || exit 1
