@@ -34,9 +34,15 @@ for f in "$work/best_context.pt" "$out/model.safetensors" "$heldout"; do
 done
 tt_engine
 
+# Copies FILE into OUT/eval/ as NAME (unless it is that file) and prints the path there.
+kept_in_eval() {
+    local dst="$out/eval/$2"
+    [[ "$(realpath "$1")" == "$(realpath -m "$dst")" ]] || cp "$1" "$dst" || return
+    echo "$dst"
+}
+
 mkdir -p "$out/eval"
-"$binary" eval --model "$out" --heldout "$heldout" > "$work/eval.json"
-cp "$work/eval.json" "$out/eval/eval.json"
+"$binary" eval --model "$out" --heldout "$heldout" > "$out/eval/eval.json"
 card_args+=(--eval "$out/eval/eval.json")
 
 if [[ -s "$work/best_distill.pt" && -s "$work/best_denoiser.pt" ]]; then
@@ -52,14 +58,6 @@ if [[ -s "$work/distill_eval.npz" ]]; then
         --json "$out/eval/frontier.json" > "$work/frontier.out"
     card_args+=(--frontier "$out/eval/frontier.json")
 fi
-if [[ -n "$previous" ]]; then
-    [[ "$(realpath "$previous")" == "$(realpath -m "$out/eval/previous_recipe.json")" ]] ||
-        cp "$previous" "$out/eval/previous_recipe.json"
-    card_args+=(--previous-eval "$out/eval/previous_recipe.json")
-fi
-if [[ -n "$variant" ]]; then
-    [[ "$(realpath "$variant")" == "$(realpath -m "$out/eval/$(basename "$variant")")" ]] ||
-        cp "$variant" "$out/eval/"
-    card_args+=(--variant-eval "$out/eval/$(basename "$variant")")
-fi
+[[ -z "$previous" ]] || card_args+=(--previous-eval "$(kept_in_eval "$previous" previous_recipe.json)")
+[[ -z "$variant" ]] || card_args+=(--variant-eval "$(kept_in_eval "$variant" "$(basename "$variant")")")
 "$py" tools/train/model_card.py --out "$out" "${card_args[@]}"

@@ -88,6 +88,19 @@ def at_gamma(ev, gamma):
     return next((g for g in ev["diffusion"] if abs(g["gamma"] - gamma) < 1e-6), None)
 
 
+def comparison_table(w, label, other, ev):
+    """Per gamma: tokens per forward, quality and agreement with AR of another model's `twotower
+    eval` JSON (`label`) beside this model's."""
+    cols = ("tokens per forward", "quality vs AR", "agreement with AR")
+    w("| γ | " + " | ".join(f"{who}: {c}" for who in (label, "this model") for c in cols) + " |")
+    w("|---|" + "---|" * (2 * len(cols)))
+    for g, c in zip(other["diffusion"], ev["diffusion"]):
+        w(f"| {g['gamma']:.2f} | " + " | ".join(
+            f"{fmt(r['tokens_per_denoiser_forward'], 2)} | {fmt(r['quality_vs_ar'])} | {fmt(r['agreement_with_ar'])}"
+            for r in (g, c)) + " |")
+    w("")
+
+
 def fmt(x, nd=3):
     return f"{x:.{nd}f}" if isinstance(x, (int, float)) and math.isfinite(x) else str(x)
 
@@ -241,12 +254,7 @@ def main():
         w("### The previous recipe (measured in an earlier session, replaced)\n")
         w(f"The model committed before this one{': ' + args.previous_recipe if args.previous_recipe else ''}. "
           "Its `twotower eval`, same prompts and settings (`eval/previous_recipe.json`):\n")
-        w("| γ | previous: tokens per forward | previous: quality vs AR | this model: tokens per forward | this model: quality vs AR |")
-        w("|---|---|---|---|---|")
-        for g, c in zip(v["diffusion"], ev["diffusion"]):
-            w(f"| {g['gamma']:.2f} | {fmt(g['tokens_per_denoiser_forward'], 2)} | {fmt(g['quality_vs_ar'])} | "
-              f"{fmt(c['tokens_per_denoiser_forward'], 2)} | {fmt(c['quality_vs_ar'])} |")
-        w("")
+        comparison_table(w, "previous", v, ev)
         g_prev = at_gamma(v, 0.8)
         if g_prev and g08:
             w("Tokens per forward compare directly. Quality is relative to each model's own context tower: this "
@@ -262,14 +270,8 @@ def main():
         w("### A variant measured and not committed\n")
         w(f"{args.variant_recipe} Its `twotower eval`, same prompts and settings "
           f"(`eval/{os.path.basename(args.variant_eval)}`):\n")
-        w("| γ | variant: tokens per forward | variant: quality vs AR | variant: agreement with AR | "
-          "this model: tokens per forward | this model: quality vs AR | this model: agreement with AR |")
-        w("|---|---|---|---|---|---|---|")
-        for g, c in zip(v["diffusion"], ev["diffusion"]):
-            w(f"| {g['gamma']:.2f} | {fmt(g['tokens_per_denoiser_forward'], 2)} | {fmt(g['quality_vs_ar'])} | "
-              f"{fmt(g['agreement_with_ar'])} | {fmt(c['tokens_per_denoiser_forward'], 2)} | "
-              f"{fmt(c['quality_vs_ar'])} | {fmt(c['agreement_with_ar'])} |")
-        w(f"\nVariant: held-out AR perplexity {fmt(v['perplexity']['perplexity'], 1)}, greedy continuation "
+        comparison_table(w, "variant", v, ev)
+        w(f"Variant: held-out AR perplexity {fmt(v['perplexity']['perplexity'], 1)}, greedy continuation "
           f"perplexity {fmt(v['ar']['perplexity'], 2)} (this model: {fmt(ev['perplexity']['perplexity'], 1)}, "
           f"{fmt(ev['ar']['perplexity'], 2)}).\n")
     if args.baseline_eval:
