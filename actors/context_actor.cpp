@@ -197,6 +197,10 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
 }  // namespace
 
 context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOptions options) {
+  // Before the spawn returns (the actor's body runs later, on a scheduler thread): a context that
+  // prints "listening on" has already removed what dead processes left behind.
+  if (const size_t stale = shm::remove_stale_objects())
+    std::fprintf(stderr, "twotower context: removed %zu shared memory object(s) of dead processes\n", stale);
   return sys.spawn([&model, options](self_ptr self) -> context_impl::behavior_type {
     auto& st = self->state;
     st.model = &model;
@@ -207,8 +211,6 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
     st.self_peer = this_process();
     st.self_peer.device = st.core->device();
     st.self_peer.nccl = st.self_peer.device >= 0 && static_cast<bool>(installed_channel_factory());
-    if (const size_t stale = shm::remove_stale_objects())
-      std::fprintf(stderr, "twotower context: removed %zu shared memory object(s) of dead processes\n", stale);
     st.segments = std::make_unique<shm::SegmentTable>(st.self_peer, st.shape);
     self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
     return {
