@@ -15,7 +15,7 @@ int run_eval(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h")
       return std::fputs(
-                 "usage: twotower eval --heldout FILE [--model DIR] [--prompts 32] [--prompt-tokens 24]\n"
+                 "usage: twotower eval --heldout FILE [--model DIR] [--prompts 128] [--prompt-tokens 24]\n"
                  "                     [--max-tokens 64] [--documents 200] [--window 256] [--threads N]\n",
                  stdout),
              0;

@@ -1,6 +1,7 @@
 // Held-out evaluation with the C++ engine.
 #include "tools/eval/eval.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "model/engine.hpp"
 #include "model/error.hpp"
+#include "tools/eval/bootstrap.hpp"
 
 namespace tt::eval {
 namespace {
@@ -59,6 +61,7 @@ double repeated_bigram_rate(const std::vector<int32_t>& t) {
 struct RunStats {
   std::vector<std::vector<int32_t>> outputs;
   long tokens = 0, denoiser_forwards = 0, context_forwards = 0, committed = 0;
+  std::vector<double> committed_of, denoiser_forwards_of;  // per prompt, for the intervals
   double seconds = 0;
 };
 
@@ -85,28 +88,55 @@ RunStats run(Engine& engine, const std::vector<std::vector<int32_t>>& prompts, M
       st.denoiser_forwards += r.denoiser_forwards;
       st.context_forwards += r.context_forwards;
       st.committed += r.committed_tokens;
+      st.committed_of.push_back(static_cast<double>(r.committed_tokens));
+      st.denoiser_forwards_of.push_back(static_cast<double>(r.denoiser_forwards));
       st.outputs.push_back(std::move(r.tokens));
     }
   }
   return st;
 }
 
-// Mean log-likelihood per token of each continuation under the context tower.
-// `token_logprobs`, when given, receives every token's log-probability.
-double mean_logprob(Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
-                    const std::vector<std::vector<int32_t>>& conts, long& count,
-                    std::vector<double>* token_logprobs = nullptr) {
-  double sum = 0;
-  count = 0;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    if (conts[i].empty()) continue;
-    const ScoreResult s = engine.score(prompts[i], conts[i]);
-    sum += s.logprob;
-    count += static_cast<long>(conts[i].size());
-    if (token_logprobs) token_logprobs->insert(token_logprobs->end(), s.token_logprobs.begin(), s.token_logprobs.end());
+// Log-likelihood of continuations under the context tower, per prompt and in all.
+struct Scores {
+  std::vector<double> logprob_of, tokens_of;  // per prompt
+  long count = 0;
+  double mean = 0;  // per token, over all prompts
+  // Mean log-likelihood per token over the prompts of a (re)sample.
+  double mean_over(const std::vector<size_t>& sample) const {
+    double lp = 0, n = 0;
+    for (size_t i : sample) lp += logprob_of[i], n += tokens_of[i];
+    return n > 0 ? lp / n : 0.0;
   }
-  return count ? sum / static_cast<double>(count) : 0.0;
+};
+
+// `token_logprobs`, when given, receives every token's log-probability.
+Scores score(Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
+             const std::vector<std::vector<int32_t>>& conts, std::vector<double>* token_logprobs = nullptr) {
+  Scores s;
+  double sum = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    double lp = 0;
+    if (!conts[i].empty()) {
+      const ScoreResult r = engine.score(prompts[i], conts[i]);
+      lp = r.logprob;
+      if (token_logprobs) token_logprobs->insert(token_logprobs->end(), r.token_logprobs.begin(), r.token_logprobs.end());
+    }
+    s.logprob_of.push_back(lp);
+    s.tokens_of.push_back(static_cast<double>(conts[i].size()));
+    sum += lp;
+    s.count += static_cast<long>(conts[i].size());
+  }
+  s.mean = s.count ? sum / static_cast<double>(s.count) : 0.0;
+  return s;
 }
+
+double ratio_over(const std::vector<double>& num, const std::vector<double>& den, const std::vector<size_t>& sample) {
+  double a = 0, b = 0;
+  for (size_t i : sample) a += num[i], b += den[i];
+  return a / std::max(1.0, b);
+}
+
+json interval(const Interval& i) { return json::array({i.lo, i.hi}); }
 
 }  // namespace
 
@@ -136,17 +166,27 @@ json run_eval(const EvalOptions& o) {
   }
   std::cerr << "eval: perplexity over " << scored << " tokens of " << n_docs << " documents\n";
 
-  // 2. Prompts: openings of held-out paragraphs long enough to have a continuation.
+  // 2. Prompts: openings of held-out paragraphs long enough to have a continuation, spread over
+  // the documents (round k takes each document's k-th such paragraph), not the first documents'.
+  std::vector<std::vector<std::vector<int32_t>>> eligible(docs.size());
+  for (size_t d = 0; d < docs.size(); ++d)
+    for (const auto& p : docs[d].paragraphs) {
+      auto ids = tok.encode(p, true);
+      if (static_cast<int>(ids.size()) >= o.prompt_tokens + 1 + 16) eligible[d].push_back(std::move(ids));
+    }
   std::vector<std::vector<int32_t>> prompts, references;
   std::vector<std::string> prompt_texts;
-  for (const auto& d : docs) {
-    for (const auto& p : d.paragraphs) {
-      if (static_cast<int>(prompts.size()) >= o.prompts) break;
-      auto ids = tok.encode(p, true);
-      if (static_cast<int>(ids.size()) < o.prompt_tokens + 1 + 16) continue;
+  size_t documents_used = 0;
+  for (size_t round = 0, added = 1; added && static_cast<int>(prompts.size()) < o.prompts; ++round) {
+    added = 0;
+    for (size_t d = 0; d < docs.size() && static_cast<int>(prompts.size()) < o.prompts; ++d) {
+      if (round >= eligible[d].size()) continue;
+      const auto& ids = eligible[d][round];
       prompts.emplace_back(ids.begin(), ids.begin() + 1 + o.prompt_tokens);
       references.emplace_back(ids.begin() + 1 + o.prompt_tokens, ids.end());
       prompt_texts.push_back(tok.decode(prompts.back(), true));
+      documents_used += round == 0;
+      ++added;
     }
   }
   if (prompts.empty()) throw Error(o.heldout_path + ": no paragraph is long enough for a prompt");
@@ -157,13 +197,14 @@ json run_eval(const EvalOptions& o) {
   out["perplexity"] = {{"documents", n_docs}, {"tokens", scored}, {"window", o.window},
                        {"mean_logprob", lp / static_cast<double>(scored)},
                        {"perplexity", std::exp(-lp / static_cast<double>(scored))}};
-  long ref_count = 0;
-  const double ref_lp = mean_logprob(engine, prompts, references, ref_count);
+  const Scores ref_scores = score(engine, prompts, references);
+  const double ref_lp = ref_scores.mean;
+  const long ref_count = ref_scores.count;
 
   RunStats ar = run(engine, prompts, Mode::ar, 1.0f, o);
-  long ar_count = 0;
   std::vector<double> ar_token_lp;
-  const double ar_lp = mean_logprob(engine, prompts, ar.outputs, ar_count, &ar_token_lp);
+  const Scores ar_scores = score(engine, prompts, ar.outputs, &ar_token_lp);
+  const double ar_lp = ar_scores.mean;
   // The context tower's own confidence in its greedy tokens: a denoiser that predicted the next
   // token exactly as well could pass gamma on about this share of positions and no more.
   json confident = json::object();
@@ -176,20 +217,29 @@ json run_eval(const EvalOptions& o) {
   }
   double ar_rep = 0;
   for (const auto& t : ar.outputs) ar_rep += repeated_bigram_rate(t);
-  out["prompts"] = {{"count", prompts.size()}, {"prompt_tokens", o.prompt_tokens}, {"max_tokens", o.max_tokens},
+  out["prompts"] = {{"count", prompts.size()}, {"documents", documents_used}, {"prompt_tokens", o.prompt_tokens},
+                    {"max_tokens", o.max_tokens},
                     {"examples", std::vector<std::string>(prompt_texts.begin(), prompt_texts.begin() + std::min<size_t>(3, prompt_texts.size()))}};
   out["reference_continuation"] = {{"mean_logprob", ref_lp}, {"perplexity", std::exp(-ref_lp)}, {"tokens", ref_count}};
   out["ar"] = {{"tokens", ar.tokens}, {"context_forwards", ar.context_forwards}, {"seconds", ar.seconds},
                {"tokens_per_second", ar.tokens / ar.seconds}, {"mean_logprob", ar_lp},
                {"perplexity", std::exp(-ar_lp)}, {"repeated_bigram_rate", ar_rep / static_cast<double>(prompts.size())},
                {"confidence_above_gamma", confident},
+               {"per_prompt", {{"logprob", ar_scores.logprob_of}, {"tokens", ar_scores.tokens_of}}},
                {"sample", tok.decode(ar.outputs.front(), true)}};
 
   json per_gamma = json::array();
   for (float g : o.gammas) {
     RunStats d = run(engine, prompts, Mode::diffusion, g, o);
-    long count = 0;
-    const double d_lp = mean_logprob(engine, prompts, d.outputs, count);
+    const Scores d_scores = score(engine, prompts, d.outputs);
+    const double d_lp = d_scores.mean;
+    // Paired over prompts: a resample draws the same prompts for diffusion and for AR.
+    const Interval tpf_ci = bootstrap95(prompts.size(), [&](const std::vector<size_t>& s) {
+      return ratio_over(d.committed_of, d.denoiser_forwards_of, s);
+    });
+    const Interval quality_ci = bootstrap95(prompts.size(), [&](const std::vector<size_t>& s) {
+      return std::exp(d_scores.mean_over(s) - ar_scores.mean_over(s));
+    });
     long agree = 0, ar_total = 0;
     double rep = 0;
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -205,6 +255,7 @@ json run_eval(const EvalOptions& o) {
                          {"context_forwards", d.context_forwards},
                          {"committed_tokens", d.committed},
                          {"tokens_per_denoiser_forward", static_cast<double>(d.committed) / std::max(1L, d.denoiser_forwards)},
+                         {"tokens_per_denoiser_forward_ci95", interval(tpf_ci)},
                          {"output_tokens_per_denoiser_forward", static_cast<double>(d.tokens) / std::max(1L, d.denoiser_forwards)},
                          {"seconds", d.seconds},
                          {"tokens_per_second", d.tokens / d.seconds},
@@ -212,8 +263,12 @@ json run_eval(const EvalOptions& o) {
                          {"mean_logprob", d_lp},
                          {"perplexity", std::exp(-d_lp)},
                          {"quality_vs_ar", std::exp(d_lp - ar_lp)},
+                         {"quality_vs_ar_ci95", interval(quality_ci)},
                          {"agreement_with_ar", static_cast<double>(agree) / std::max(1L, ar_total)},
                          {"repeated_bigram_rate", rep / static_cast<double>(prompts.size())},
+                         // For paired comparisons of two models on the same prompts (model_card.py).
+                         {"per_prompt", {{"committed", d.committed_of}, {"denoiser_forwards", d.denoiser_forwards_of},
+                                         {"logprob", d_scores.logprob_of}, {"tokens", d_scores.tokens_of}}},
                          {"sample", tok.decode(d.outputs.front(), true)}});
     std::cerr << "eval: gamma " << g << " done\n";
   }
@@ -222,7 +277,8 @@ json run_eval(const EvalOptions& o) {
       "quality_vs_ar = exp(mean log-likelihood per token of the diffusion continuation - that of the AR greedy "
       "continuation), both scored by the context tower (= AR perplexity / diffusion perplexity); agreement_with_ar = "
       "fraction of AR greedy's positions where diffusion produced the same token; repeated_bigram_rate guards "
-      "against degenerate repetition that the likelihood alone would reward";
+      "against degenerate repetition that the likelihood alone would reward; *_ci95 = 95% percentile bootstrap "
+      "interval over prompts (1000 resamples, paired with AR); per_prompt holds each prompt's figures in prompt order";
   out["block_size"] = o.block_size;
   out["steps"] = o.steps;
   out["seconds"] = seconds_since(start);

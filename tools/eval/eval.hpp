@@ -16,7 +16,7 @@ struct EvalOptions {
   std::string heldout_path;  // one paragraph per line, blank line between documents
   int max_documents = 200;   // documents scored for perplexity
   int window = 256;          // tokens scored per document (from its start)
-  int prompts = 32;          // generation prompts (held-out paragraph openings)
+  int prompts = 128;         // generation prompts (held-out paragraph openings, spread over documents)
   int prompt_tokens = 24;    // tokens of each paragraph used as the prompt (after <s>)
   int max_tokens = 64;       // generated tokens per prompt
   std::vector<float> gammas{0.5f, 0.7f, 0.8f, 0.9f, 0.95f};

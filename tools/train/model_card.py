@@ -8,6 +8,7 @@ import argparse
 import json
 import math
 import os
+import random
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -88,16 +89,66 @@ def at_gamma(ev, gamma):
     return next((g for g in ev["diffusion"] if abs(g["gamma"] - gamma) < 1e-6), None)
 
 
+def with_ci(row, key, nd):
+    """A figure of a `twotower eval` row with its bootstrap interval when the row has one."""
+    ci = row.get(key + "_ci95")
+    return fmt(row[key], nd) + (f" ({fmt(ci[0], nd)}–{fmt(ci[1], nd)})" if ci else "")
+
+
+def paired_differences(other, mine, other_ar, mine_ar, resamples=1000, seed=1234):
+    """95% percentile bootstrap intervals of this model's minus the other model's tokens per forward
+    and quality vs AR, resampling the same prompts for both (`per_prompt` of two `twotower eval`
+    rows on the same prompts); None when either row lacks per-prompt figures."""
+    if "per_prompt" not in other or "per_prompt" not in mine or "per_prompt" not in other_ar:
+        return None
+    n = len(mine["per_prompt"]["committed"])
+    if n == 0 or len(other["per_prompt"]["committed"]) != n:
+        return None
+
+    def tpf(r, s):
+        p = r["per_prompt"]
+        return sum(p["committed"][i] for i in s) / max(1.0, sum(p["denoiser_forwards"][i] for i in s))
+
+    def mean_lp(p, s):
+        return sum(p["logprob"][i] for i in s) / max(1.0, sum(p["tokens"][i] for i in s))
+
+    def quality(r, ar, s):
+        return math.exp(mean_lp(r["per_prompt"], s) - mean_lp(ar["per_prompt"], s))
+
+    rng = random.Random(seed)
+    d_tpf, d_q = [], []
+    for _ in range(resamples):
+        s = [rng.randrange(n) for _ in range(n)]
+        d_tpf.append(tpf(mine, s) - tpf(other, s))
+        d_q.append(quality(mine, mine_ar, s) - quality(other, other_ar, s))
+
+    def interval(v):
+        v = sorted(v)
+        return v[round(0.025 * (len(v) - 1))], v[round(0.975 * (len(v) - 1))]
+    return interval(d_tpf), interval(d_q)
+
+
 def comparison_table(w, label, other, ev):
     """Per gamma: tokens per forward, quality and agreement with AR of another model's `twotower
-    eval` JSON (`label`) beside this model's."""
+    eval` JSON (`label`) beside this model's, and the paired 95% intervals of the differences when
+    both JSONs have per-prompt figures."""
     cols = ("tokens per forward", "quality vs AR", "agreement with AR")
-    w("| γ | " + " | ".join(f"{who}: {c}" for who in (label, "this model") for c in cols) + " |")
-    w("|---|" + "---|" * (2 * len(cols)))
+    paired = all("per_prompt" in r for r in other["diffusion"] + ev["diffusion"]) and "per_prompt" in other["ar"]
+    extra = ["this model − " + label + ": tokens per forward", "quality"] if paired else []
+    w("| γ | " + " | ".join([f"{who}: {c}" for who in (label, "this model") for c in cols] + extra) + " |")
+    w("|---|" + "---|" * (2 * len(cols) + len(extra)))
     for g, c in zip(other["diffusion"], ev["diffusion"]):
-        w(f"| {g['gamma']:.2f} | " + " | ".join(
-            f"{fmt(r['tokens_per_denoiser_forward'], 2)} | {fmt(r['quality_vs_ar'])} | {fmt(r['agreement_with_ar'])}"
-            for r in (g, c)) + " |")
+        cells = [f"{fmt(r['tokens_per_denoiser_forward'], 2)} | {fmt(r['quality_vs_ar'])} | {fmt(r['agreement_with_ar'])}"
+                 for r in (g, c)]
+        d = paired_differences(g, c, other["ar"], ev["ar"]) if paired else None
+        if d:
+            (t0, t1), (q0, q1) = d
+            dt = c["tokens_per_denoiser_forward"] - g["tokens_per_denoiser_forward"]
+            dq = c["quality_vs_ar"] - g["quality_vs_ar"]
+            cells += [f"{dt:+.2f} ({t0:+.2f} to {t1:+.2f})", f"{dq:+.3f} ({q0:+.3f} to {q1:+.3f})"]
+        w(f"| {g['gamma']:.2f} | " + " | ".join(cells) + " |")
+    if paired:
+        w("\nDifferences: paired 95% bootstrap intervals over the same prompts (1000 resamples).")
     w("")
 
 
@@ -204,25 +255,33 @@ def main():
     w(f"AR perplexity on held-out text: **{fmt(p['perplexity'], 1)}** ({p['tokens']:,} tokens, first {p['window']} "
       f"tokens of each of {p['documents']} held-out documents).\n")
     pr = ev["prompts"]
-    w(f"Generation: {pr['count']} held-out paragraph openings ({pr['prompt_tokens']} tokens + `<s>`), "
-      f"{pr['max_tokens']} new tokens each, greedy, block {ev['block_size']}, {ev['steps']} steps per block.\n")
+    spread = (f" from {pr['documents']} documents (each document's first long-enough paragraph, then its second, "
+              "and so on)" if "documents" in pr else "")
+    w(f"Generation: {pr['count']} held-out paragraph openings{spread} ({pr['prompt_tokens']} tokens + `<s>`), "
+      f"{pr['max_tokens']} new tokens each, greedy, block {ev['block_size']}, {ev['steps']} steps per block. "
+      "In brackets: 95% bootstrap intervals over the prompts.\n")
     w("Quality measure: " + ev["quality_measure"] + ".\n")
     ar = ev["ar"]
     w("| mode | γ | tokens per denoiser forward | continuation perplexity | quality vs AR | agreement with AR | repeated bigrams | tokens/s (this CPU) | speed vs AR |")
     w("|---|---|---|---|---|---|---|---|---|")
     w(f"| AR greedy | – | – | {fmt(ar['perplexity'], 2)} | 1.000 | 1.000 | {fmt(ar['repeated_bigram_rate'])} | {fmt(ar['tokens_per_second'], 0)} | 1.00 |")
     for g in ev["diffusion"]:
-        w(f"| diffusion | {g['gamma']:.2f} | {fmt(g['tokens_per_denoiser_forward'], 2)} | {fmt(g['perplexity'], 2)} | "
-          f"{fmt(g['quality_vs_ar'])} | {fmt(g['agreement_with_ar'])} | {fmt(g['repeated_bigram_rate'])} | "
+        w(f"| diffusion | {g['gamma']:.2f} | {with_ci(g, 'tokens_per_denoiser_forward', 2)} | {fmt(g['perplexity'], 2)} | "
+          f"{with_ci(g, 'quality_vs_ar', 3)} | {fmt(g['agreement_with_ar'])} | {fmt(g['repeated_bigram_rate'])} | "
           f"{fmt(g['tokens_per_second'], 0)} | {fmt(g['speed_vs_ar'], 2)} |")
     w(f"\nReference continuation (the held-out text itself) scored the same way: perplexity "
       f"{fmt(ev['reference_continuation']['perplexity'], 2)}.\n")
     if g08:
         ok_tpf = g08["tokens_per_denoiser_forward"] >= 3.0
         ok_q = g08["quality_vs_ar"] >= 0.95
+        qci = g08.get("quality_vs_ar_ci95")
+        q_note = (f", 95% interval {100*qci[0]:.1f}–{100*qci[1]:.1f}%" if qci else "")
+        q_state = "met" if ok_q else "not met"
+        if qci and ok_q and qci[0] < 0.95:
+            q_state = "met at the measured value, not beyond doubt"
         w(f"Targets at γ = 0.8 (issue 3): ≥ 3 tokens per denoiser forward — **{'met' if ok_tpf else 'not met'}** "
-          f"({fmt(g08['tokens_per_denoiser_forward'], 2)}); quality ≥ 95% of AR — **{'met' if ok_q else 'not met'}** "
-          f"({100*g08['quality_vs_ar']:.1f}%).\n")
+          f"({with_ci(g08, 'tokens_per_denoiser_forward', 2)}); quality ≥ 95% of AR — **{q_state}** "
+          f"({100*g08['quality_vs_ar']:.1f}%{q_note}).\n")
     conf = ar.get("confidence_above_gamma")
     if conf:
         c08 = conf.get("0.80")
