@@ -178,11 +178,16 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
             rec["best"] = True
         log(**rec)
 
+    max_steps = a.steps.get(phase, a.max_steps)
     if step == 0:
+        # The options this phase runs with (a resumed phase, e.g. distill after the towers, logs no meta).
+        log(phase=phase, kind="phase", step=step, elapsed_s=elapsed, peak_lr=peak, steps=max_steps,
+            **({"distill_batch": a.distill_batch or a.batch, "distill_frac": a.distill_frac,
+                "distill_prefix_frac": a.distill_prefix_frac, "distill_kd": a.distill_kd}
+               if phase == "distill" else {}))
         do_eval()
     t_last_ckpt = time.time()
     acc_loss, acc_n, acc_tok, t_mark = 0.0, 0, 0, time.time()
-    max_steps = a.steps.get(phase, a.max_steps)
     while True:
         # With a step count the schedule and the stopping point depend on steps only (a seeded
         # run is step-exact); the time budget is then only a safety stop.

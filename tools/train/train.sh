@@ -7,7 +7,7 @@
 #
 # Usage: tools/train/train.sh [--steps context=2000,denoiser=1200,distill=3600]
 #                            [--budget-minutes 100] [--distill-minutes 100] [--distill-count 6144]
-#                            [--distill-batch 24] [--distill-prefix-frac 0] [--resume]
+#                            [--distill-batch 24] [--distill-frac 0.7] [--distill-prefix-frac 0] [--resume]
 #                            [train.py options]
 #   --steps              training steps per phase (the committed recipe): the learning-rate
 #                        schedule and the stopping point depend on steps only, so a seeded run is
@@ -19,6 +19,8 @@
 #   --distill-count N    greedy continuations per prompt length for the distill phase (default 6144);
 #   --distill-batch N    sequences per distillation batch (default 24; corpus batches stay 8 x 256);
 #   --distill-lr X       peak learning rate of the distill phase (default 1.5e-3);
+#   --distill-frac F     share of distill-phase batches drawn from the continuations (default 0.7; the
+#                        rest are corpus windows);
 #   --distill-prefix-frac F  share of distill sequences with a clean prefix per block (default 0);
 #                        corpus/tokenizer, checks, the engine build, distillation data and exports
 #                        come on top (~10 min).
@@ -38,6 +40,7 @@ distill_minutes=100
 distill_count=6144
 distill_batch=24
 distill_lr=1.5e-3
+distill_frac=0.7
 prefix_frac=0
 steps="context=2000,denoiser=1200,distill=3600"
 args=()
@@ -48,6 +51,7 @@ while [[ $# -gt 0 ]]; do
         --distill-count) distill_count="$2"; shift ;;
         --distill-batch) distill_batch="$2"; shift ;;
         --distill-lr) distill_lr="$2"; shift ;;
+        --distill-frac) distill_frac="$2"; shift ;;
         --distill-prefix-frac) prefix_frac="$2"; shift ;;
         --steps) steps="$2"; shift ;;
         *) args+=("$1") ;;
@@ -93,7 +97,8 @@ if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
     "$py" tools/train/train.py --work "$work" --tokenizer "$out/tokenizer.json" \
         --log "$out/training_log.jsonl" --resume --phase distill --budget-minutes "$distill_minutes" \
         --steps "$steps" --distill "$work/distill.npz" --distill-eval "$work/distill_eval.npz" \
-        --distill-batch "$distill_batch" --distill-lr "$distill_lr" --distill-prefix-frac "$prefix_frac"
+        --distill-batch "$distill_batch" --distill-lr "$distill_lr" --distill-frac "$distill_frac" \
+        --distill-prefix-frac "$prefix_frac"
     rc=$?
     "$py" tools/train/export.py --work "$work" --out "$out" --tokenizer "$out/tokenizer.json" || exit 1
 fi
