@@ -9,7 +9,8 @@
 #   --previous-eval FILE  `twotower eval` JSON of the model this one replaces (kept as
 #                         OUT/eval/previous_recipe.json), with one sentence on its recipe;
 #   --variant-eval FILE   `twotower eval` JSON of a recipe variant measured and not committed (kept
-#                         under OUT/eval/ by its file name), with what it changed and measured.
+#                         under OUT/eval/ by its file name), with what it changed and measured
+#                         (--variant-recipe); repeat both for several variants, in the same order.
 # Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python),
 #   TWOTOWER_BIN (default build/bin/twotower, built when missing), HELDOUT (default
 #   build-corpus/heldout.txt).
@@ -19,11 +20,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 heldout="${HELDOUT:-$repo/build-corpus/heldout.txt}"
 card_args=()
 previous=""
-variant=""
+variants=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --wall-minutes|--machine|--previous-recipe|--variant-recipe) card_args+=("$1" "$2"); shift ;;
-        --variant-eval) variant="$2"; shift ;;
+        --variant-eval) variants+=("$2"); shift ;;
         --previous-eval) previous="$2"; shift ;;
         *) echo "card.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -59,5 +60,7 @@ if [[ -s "$work/distill_eval.npz" ]]; then
     card_args+=(--frontier "$out/eval/frontier.json")
 fi
 [[ -z "$previous" ]] || card_args+=(--previous-eval "$(kept_in_eval "$previous" previous_recipe.json)")
-[[ -z "$variant" ]] || card_args+=(--variant-eval "$(kept_in_eval "$variant" "$(basename "$variant")")")
+for variant in "${variants[@]}"; do
+    card_args+=(--variant-eval "$(kept_in_eval "$variant" "$(basename "$variant")")")
+done
 "$py" tools/train/model_card.py --out "$out" "${card_args[@]}"

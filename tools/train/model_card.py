@@ -167,12 +167,16 @@ def main():
                     "for the comparison table")
     ap.add_argument("--previous-recipe", default="",
                     help="one sentence on how the previously committed model was trained")
-    ap.add_argument("--variant-eval", help="`twotower eval` JSON of a recipe variant that was measured "
-                    "and not committed, for a comparison table")
-    ap.add_argument("--variant-recipe", default="",
-                    help="what the variant changed and what its training measured (sentences)")
+    ap.add_argument("--variant-eval", action="append", default=[],
+                    help="`twotower eval` JSON of a recipe variant that was measured and not committed, for a "
+                    "comparison table (repeatable)")
+    ap.add_argument("--variant-recipe", action="append", default=[],
+                    help="what the variant changed and what its training measured (sentences; one per "
+                    "--variant-eval, same order)")
     ap.add_argument("--wall-minutes", type=float, help="wall-clock minutes of the whole train.sh run")
     args = ap.parse_args()
+    if len(args.variant_recipe) != len(args.variant_eval):
+        ap.error("give one --variant-recipe per --variant-eval")
     meta, rows = read_log(os.path.join(args.out, "training_log.jsonl"))
     ev = json.load(open(args.eval))
     cfg = json.load(open(os.path.join(args.out, "config.json")))
@@ -235,11 +239,16 @@ def main():
       (f"; the whole `train.sh` run {args.wall_minutes:.0f} min (with the corpus and tokenizer already built, "
        "as they are in a checkout that ran it once)" if args.wall_minutes else "") + ".\n")
     if distilled:
+        # The distill phase's options, as train.py logs them at its start (absent: the 0.7 / 24 recipe).
+        opts = next((r for r in rows if r["phase"] == "distill" and r["kind"] == "phase"), {})
+        frac, rows_per_batch = opts.get("distill_frac", 0.7), opts.get("distill_batch", 24)
+        mix = (f"every batch, {rows_per_batch} rows each" if frac >= 1 else
+               f"{100 * frac:.0f}% of batches, {rows_per_batch} rows each) and on corpus windows "
+               f"({100 * (1 - frac):.0f}%, 8 x 256 tokens")
         w("Distillation (`tools/train/distill.py`, `train.py --phase distill`): the exported context tower "
           "generates greedy continuations (4 blocks) of training-split prompts that end at a block boundary, "
           "with the C++ engine (`twotower batch --mode ar`); the denoiser then continues training with the same "
-          "masked-diffusion loss on those continuations (70% of batches, 24 rows each) and on corpus windows "
-          "(30%, 8 x 256 tokens). Greedy "
+          f"masked-diffusion loss on those continuations ({mix}). Greedy "
           "continuations are a deterministic function of the context, so unlike natural text a denoiser can "
           "become confident about tokens beyond the next one; its held-out loss is measured on continuations "
           "of held-out prompts.\n")
@@ -325,10 +334,11 @@ def main():
               f"{fmt(g08['repeated_bigram_rate'])} (previous: {fmt(g_prev['repeated_bigram_rate'])}). Held-out AR "
               f"perplexity: {fmt(ev['perplexity']['perplexity'], 1)} (previous: {fmt(v['perplexity']['perplexity'], 1)}).\n")
     if args.variant_eval:
-        v = json.load(open(args.variant_eval))
-        w("### A variant measured and not committed\n")
-        w(f"{args.variant_recipe} Its `twotower eval`, same prompts and settings "
-          f"(`eval/{os.path.basename(args.variant_eval)}`):\n")
+        w("### Variants measured and not committed\n" if len(args.variant_eval) > 1
+          else "### A variant measured and not committed\n")
+    for path, recipe in zip(args.variant_eval, args.variant_recipe):
+        v = json.load(open(path))
+        w(f"{recipe} Its `twotower eval`, same prompts and settings (`eval/{os.path.basename(path)}`):\n")
         comparison_table(w, "variant", v, ev)
         w(f"Variant: held-out AR perplexity {fmt(v['perplexity']['perplexity'], 1)}, greedy continuation "
           f"perplexity {fmt(v['ar']['perplexity'], 2)} (this model: {fmt(ev['perplexity']['perplexity'], 1)}, "
