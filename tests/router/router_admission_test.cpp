@@ -68,10 +68,12 @@ TEST_F(RouterTest, APassedDeadlineAnswers504AndFreesTheContext) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   EXPECT_EQ(blocks_sent(*this, 0), blocks);
   // A stream whose deadline passes mid-way ends with an error event (small
-  // blocks, so that the first arrives well before the deadline).
-  auto body = json::parse(long_request(true, 2048));
+  // blocks, so that the first arrives well before the deadline; gamma 1, one
+  // token per forward as above, so that it cannot finish in time).
+  auto body = json::parse(long_request(true, 4000));
   body["block_size"] = 4;
-  body["steps_per_block"] = 2;
+  body["steps_per_block"] = 4;
+  body["gamma"] = 1.0;
   ASSERT_EQ(c.start_stream("/v1/completions", body.dump()).status, 200);
   const auto events = c.all_events();
   ASSERT_GE(events.size(), 2u);

@@ -256,7 +256,8 @@ def main():
       f"{fmt(best('context'))} (perplexity {fmt(math.exp(best('context')), 1)}) on the trainer's held-out windows")
     w(f"- denoiser: final training loss {fmt(last('denoiser', 'train', 'loss'))}, best held-out masked-token loss {fmt(best('denoiser'))}" + ("" if distilled else "\n"))
     if distilled:
-        w(f"- distillation: final training loss {fmt(last('distill', 'train', 'loss'))} (mixed batches), best held-out "
+        w(f"- distillation: final training loss {fmt(last('distill', 'train', 'loss'))}"
+          f"{' (mixed batches)' if frac < 1 else ''}, best held-out "
           f"masked-token loss on greedy continuations {fmt(best('distill'))}\n")
     w("![training curves](training_curves.svg)\n")
     w("## Measured with the C++ engine (`twotower eval`)\n")
@@ -319,7 +320,7 @@ def main():
           "forward because few positions pass γ, and the tokens it commits are not always the greedy ones.\n")
     if args.previous_eval:
         v = json.load(open(args.previous_eval))
-        w("### The previous recipe (measured in an earlier session, replaced)\n")
+        w("### The previous model (replaced)\n")
         w(f"The model committed before this one{': ' + args.previous_recipe if args.previous_recipe else ''}. "
           "Its `twotower eval`, same prompts and settings (`eval/previous_recipe.json`):\n")
         comparison_table(w, "previous", v, ev)

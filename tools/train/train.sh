@@ -5,13 +5,13 @@
 #   tower, C++ engine) -> distill phase (denoiser on those + corpus) -> export -> samples.
 #   Export is always attempted, also after an interrupted run.
 #
-# Usage: tools/train/train.sh [--steps context=2000,denoiser=1200,distill=3600]
+# Usage: tools/train/train.sh [--steps context=2000,denoiser=1200,distill=4400]
 #                            [--budget-minutes 100] [--distill-minutes 100] [--distill-count 6144]
-#                            [--distill-batch 24] [--distill-frac 0.7] [--distill-prefix-frac 0] [--resume]
+#                            [--distill-batch 24] [--distill-frac 1] [--distill-prefix-frac 0] [--resume]
 #                            [train.py options]
 #   --steps              training steps per phase (the committed recipe): the learning-rate
 #                        schedule and the stopping point depend on steps only, so a seeded run is
-#                        step-exact; about 30 + 21 + 53 min here (2 shared cores, AMD EPYC, AVX-512);
+#                        step-exact; about 30 + 21 + 63 min here (2 shared cores, AMD EPYC, AVX-512);
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
@@ -19,7 +19,7 @@
 #   --distill-count N    greedy continuations per prompt length for the distill phase (default 6144);
 #   --distill-batch N    sequences per distillation batch (default 24; corpus batches stay 8 x 256);
 #   --distill-lr X       peak learning rate of the distill phase (default 1.5e-3);
-#   --distill-frac F     share of distill-phase batches drawn from the continuations (default 0.7; the
+#   --distill-frac F     share of distill-phase batches drawn from the continuations (default 1; the
 #                        rest are corpus windows);
 #   --distill-prefix-frac F  share of distill sequences with a clean prefix per block (default 0);
 #                        corpus/tokenizer, checks, the engine build, distillation data and exports
@@ -40,9 +40,9 @@ distill_minutes=100
 distill_count=6144
 distill_batch=24
 distill_lr=1.5e-3
-distill_frac=0.7
+distill_frac=1
 prefix_frac=0
-steps="context=2000,denoiser=1200,distill=3600"
+steps="context=2000,denoiser=1200,distill=4400"
 args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
