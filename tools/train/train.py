@@ -277,12 +277,13 @@ def main():
     ap.add_argument("--distill-eval", default=None,
                     help="distill.py output (heldout split) for the distill phase's evaluation")
     ap.add_argument("--distill-frac", type=float, default=0.7,
-                    help="share of distill-phase batches drawn from --distill (rest: corpus)")
+                    help="share of distill-phase batches drawn from --distill (rest: corpus); "
+                         "train.sh passes 1, the committed recipe")
     ap.add_argument("--distill-prefix-frac", type=float, default=0.0,
                     help="share of distillation sequences trained with a clean prefix per block "
                          "(the left-to-right states decoding visits; rest: independent masking). "
-                         "0 = the committed model's recipe; 0.5 = the measured 2-hour variant "
-                         "(models/default/README.md)")
+                         "0 = the committed model's recipe; 0.5 was measured once, together with "
+                         "other changes, and not adopted (commit ecc4059)")
     ap.add_argument("--distill-kd", type=float, default=0.0,
                     help="weight of the context tower's soft next-token targets in the distill loss "
                          "(0 = hard greedy tokens only, the committed recipe; 0.5 measured worse: the "
