@@ -99,7 +99,7 @@ def paired_differences(other, mine, other_ar, mine_ar, resamples=1000, seed=1234
     """95% percentile bootstrap intervals of this model's minus the other model's tokens per forward
     and quality vs AR, resampling the same prompts for both (`per_prompt` of two `twotower eval`
     rows on the same prompts); None when either row lacks per-prompt figures."""
-    if "per_prompt" not in other or "per_prompt" not in mine or "per_prompt" not in other_ar:
+    if not all("per_prompt" in r for r in (other, mine, other_ar, mine_ar)):
         return None
     n = len(mine["per_prompt"]["committed"])
     if n == 0 or len(other["per_prompt"]["committed"]) != n:
@@ -133,7 +133,7 @@ def comparison_table(w, label, other, ev):
     eval` JSON (`label`) beside this model's, and the paired 95% intervals of the differences when
     both JSONs have per-prompt figures."""
     cols = ("tokens per forward", "quality vs AR", "agreement with AR")
-    paired = all("per_prompt" in r for r in other["diffusion"] + ev["diffusion"]) and "per_prompt" in other["ar"]
+    paired = all("per_prompt" in r for r in other["diffusion"] + ev["diffusion"] + [other["ar"], ev["ar"]])
     extra = ["this model − " + label + ": tokens per forward", "quality"] if paired else []
     w("| γ | " + " | ".join([f"{who}: {c}" for who in (label, "this model") for c in cols] + extra) + " |")
     w("|---|" + "---|" * (2 * len(cols) + len(extra)))
