@@ -24,6 +24,7 @@ TEST(EvalCli, ReportsPerplexityAndEveryGamma) {
   EXPECT_GT(j["perplexity"]["perplexity"].get<double>(), 1.0);
   EXPECT_EQ(j["prompts"]["count"].get<int>(), 2);
   EXPECT_EQ(j["prompts"]["documents"].get<int>(), 2);  // spread over documents, not both from the first
+  EXPECT_EQ(j["prompts"]["document"], nlohmann::json::array({0, 1}));  // each prompt's document (the bootstrap's groups)
   ASSERT_EQ(j["diffusion"].size(), 5u);
   // The AR tower's confidence in its own greedy tokens: a share, falling as gamma rises.
   const auto& conf = j["ar"]["confidence_above_gamma"];

@@ -51,5 +51,35 @@ TEST(Bootstrap95, SeededAndEmptyInputs) {
   EXPECT_EQ(none.hi, 0.0);
 }
 
+TEST(Bootstrap95, OneItemPerGroupIsTheItemBootstrap) {
+  std::vector<double> v(30);
+  for (size_t k = 0; k < v.size(); ++k) v[k] = static_cast<double>((k * 7) % 11);
+  std::vector<size_t> own(v.size());
+  for (size_t k = 0; k < own.size(); ++k) own[k] = k;
+  auto stat = [&](const std::vector<size_t>& s) { return mean_of(v, s); };
+  const Interval items = bootstrap95(v.size(), stat), groups = bootstrap95(own, stat);
+  EXPECT_EQ(items.lo, groups.lo);
+  EXPECT_EQ(items.hi, groups.hi);
+}
+
+TEST(Bootstrap95, CorrelatedItemsResampledByGroupGiveAWiderInterval) {
+  // 20 groups of 4 equal items (values 0..9 by group): drawn one by one the 80 items look like 80
+  // independent ones; by group there are 20, so the interval is about sqrt(4) = 2 times wider.
+  std::vector<double> v;
+  std::vector<size_t> group_of;
+  for (size_t g = 0; g < 20; ++g)
+    for (int k = 0; k < 4; ++k) v.push_back(static_cast<double>(g % 10)), group_of.push_back(g);
+  auto stat = [&](const std::vector<size_t>& s) { return mean_of(v, s); };
+  const Interval items = bootstrap95(v.size(), stat), groups = bootstrap95(group_of, stat);
+  EXPECT_LT(groups.lo, 4.5);
+  EXPECT_GT(groups.hi, 4.5);
+  const double ratio = (groups.hi - groups.lo) / (items.hi - items.lo);
+  EXPECT_GT(ratio, 1.6);
+  EXPECT_LT(ratio, 2.5);
+  // Normal approximation for 20 groups: 2 x 1.96 x 2.87 / sqrt(20) = 2.52.
+  EXPECT_NEAR(groups.hi - groups.lo, 2.52, 0.4);
+  EXPECT_EQ(bootstrap95(std::vector<size_t>{}, stat).hi, 0.0);
+}
+
 }  // namespace
 }  // namespace tt::eval

@@ -176,6 +176,8 @@ json run_eval(const EvalOptions& o) {
     }
   std::vector<std::vector<int32_t>> prompts, references;
   std::vector<std::string> prompt_texts;
+  std::vector<size_t> document_of;  // per prompt: its document, numbered in order of first use
+  std::vector<size_t> number_of(docs.size(), docs.size());
   size_t documents_used = 0;
   for (size_t round = 0, added = 1; added && static_cast<int>(prompts.size()) < o.prompts; ++round) {
     added = 0;
@@ -185,7 +187,8 @@ json run_eval(const EvalOptions& o) {
       prompts.emplace_back(ids.begin(), ids.begin() + 1 + o.prompt_tokens);
       references.emplace_back(ids.begin() + 1 + o.prompt_tokens, ids.end());
       prompt_texts.push_back(tok.decode(prompts.back(), true));
-      documents_used += round == 0;
+      if (number_of[d] == docs.size()) number_of[d] = documents_used++;
+      document_of.push_back(number_of[d]);
       ++added;
     }
   }
@@ -218,7 +221,7 @@ json run_eval(const EvalOptions& o) {
   double ar_rep = 0;
   for (const auto& t : ar.outputs) ar_rep += repeated_bigram_rate(t);
   out["prompts"] = {{"count", prompts.size()}, {"documents", documents_used}, {"prompt_tokens", o.prompt_tokens},
-                    {"max_tokens", o.max_tokens},
+                    {"max_tokens", o.max_tokens}, {"document", document_of},
                     {"examples", std::vector<std::string>(prompt_texts.begin(), prompt_texts.begin() + std::min<size_t>(3, prompt_texts.size()))}};
   out["reference_continuation"] = {{"mean_logprob", ref_lp}, {"perplexity", std::exp(-ref_lp)}, {"tokens", ref_count}};
   out["ar"] = {{"tokens", ar.tokens}, {"context_forwards", ar.context_forwards}, {"seconds", ar.seconds},
@@ -233,11 +236,12 @@ json run_eval(const EvalOptions& o) {
     RunStats d = run(engine, prompts, Mode::diffusion, g, o);
     const Scores d_scores = score(engine, prompts, d.outputs);
     const double d_lp = d_scores.mean;
-    // Paired over prompts: a resample draws the same prompts for diffusion and for AR.
-    const Interval tpf_ci = bootstrap95(prompts.size(), [&](const std::vector<size_t>& s) {
+    // Over documents (a document's prompts are resampled together), paired: a resample draws the
+    // same prompts for diffusion and for AR.
+    const Interval tpf_ci = bootstrap95(document_of, [&](const std::vector<size_t>& s) {
       return ratio_over(d.committed_of, d.denoiser_forwards_of, s);
     });
-    const Interval quality_ci = bootstrap95(prompts.size(), [&](const std::vector<size_t>& s) {
+    const Interval quality_ci = bootstrap95(document_of, [&](const std::vector<size_t>& s) {
       return std::exp(d_scores.mean_over(s) - ar_scores.mean_over(s));
     });
     long agree = 0, ar_total = 0;
@@ -278,7 +282,9 @@ json run_eval(const EvalOptions& o) {
       "continuation), both scored by the context tower (= AR perplexity / diffusion perplexity); agreement_with_ar = "
       "fraction of AR greedy's positions where diffusion produced the same token; repeated_bigram_rate guards "
       "against degenerate repetition that the likelihood alone would reward; *_ci95 = 95% percentile bootstrap "
-      "interval over prompts (1000 resamples, paired with AR); per_prompt holds each prompt's figures in prompt order";
+      "interval over documents (a resample draws held-out documents with replacement and takes all their prompts; "
+      "1000 resamples, paired with AR); per_prompt holds each prompt's figures in prompt order, prompts.document "
+      "each prompt's document";
   out["block_size"] = o.block_size;
   out["steps"] = o.steps;
   out["seconds"] = seconds_since(start);

@@ -104,15 +104,31 @@ def verdict(row, key, target):
     return "met at the measured value, not beyond doubt" if ci and ci[0] < target else "met"
 
 
-def paired_differences(other, mine, other_ar, mine_ar, resamples=1000, seed=1234):
+def prompt_groups(other, mine):
+    """Each prompt's document (`prompts.document` of `twotower eval`) when two eval JSONs ran the
+    same prompts, so that a paired bootstrap resamples documents as the eval's own intervals do;
+    None when neither JSON records them (older evals: prompts are resampled one by one). Two JSONs
+    ran the same prompts when their prompt counts, lengths and examples agree."""
+    keys = ("count", "prompt_tokens", "max_tokens", "examples")
+    if any(other["prompts"].get(k) != mine["prompts"].get(k) for k in keys):
+        return None
+    return mine["prompts"].get("document") or other["prompts"].get("document")
+
+
+def paired_differences(other, mine, other_ar, mine_ar, groups=None, resamples=1000, seed=1234):
     """95% percentile bootstrap intervals of this model's minus the other model's tokens per forward
     and quality vs AR, resampling the same prompts for both (`per_prompt` of two `twotower eval`
-    rows on the same prompts); None when either row lacks per-prompt figures."""
+    rows on the same prompts) — whole documents when `groups` gives each prompt's document; None
+    when either row lacks per-prompt figures."""
     if not all("per_prompt" in r for r in (other, mine, other_ar, mine_ar)):
         return None
     n = len(mine["per_prompt"]["committed"])
     if n == 0 or len(other["per_prompt"]["committed"]) != n:
         return None
+    members = {}
+    for i, g in enumerate(groups if groups and len(groups) == n else range(n)):
+        members.setdefault(g, []).append(i)
+    members = [members[g] for g in sorted(members)]
 
     def tpf(r, s):
         p = r["per_prompt"]
@@ -127,7 +143,7 @@ def paired_differences(other, mine, other_ar, mine_ar, resamples=1000, seed=1234
     rng = random.Random(seed)
     d_tpf, d_q = [], []
     for _ in range(resamples):
-        s = [rng.randrange(n) for _ in range(n)]
+        s = [i for _ in members for i in members[rng.randrange(len(members))]]
         d_tpf.append(tpf(mine, s) - tpf(other, s))
         d_q.append(quality(mine, mine_ar, s) - quality(other, other_ar, s))
 
@@ -143,7 +159,8 @@ def comparison_table(w, label, other, ev):
     both JSONs have per-prompt figures."""
     cols = ("tokens per forward", "quality vs AR", "agreement with AR")
     rows = list(zip(other["diffusion"], ev["diffusion"]))
-    diffs = [paired_differences(g, c, other["ar"], ev["ar"]) for g, c in rows]
+    groups = prompt_groups(other, ev)
+    diffs = [paired_differences(g, c, other["ar"], ev["ar"], groups) for g, c in rows]
     paired = all(diffs)  # the extra columns only when every row has them
     extra = ["this model − " + label + ": tokens per forward", "quality"] if paired else []
     w("| γ | " + " | ".join([f"{who}: {c}" for who in (label, "this model") for c in cols] + extra) + " |")
@@ -158,7 +175,8 @@ def comparison_table(w, label, other, ev):
             cells += [f"{dt:+.2f} ({t0:+.2f} to {t1:+.2f})", f"{dq:+.3f} ({q0:+.3f} to {q1:+.3f})"]
         w(f"| {g['gamma']:.2f} | " + " | ".join(cells) + " |")
     if paired:
-        w("\nDifferences: paired 95% bootstrap intervals over the same prompts (1000 resamples).")
+        over = "the same documents (all their prompts)" if groups else "the same prompts"
+        w(f"\nDifferences: paired 95% bootstrap intervals over {over} (1000 resamples).")
     w("")
 
 
@@ -279,7 +297,7 @@ def main():
               "and so on)" if "documents" in pr else "")
     w(f"Generation: {pr['count']} held-out paragraph openings{spread} ({pr['prompt_tokens']} tokens + `<s>`), "
       f"{pr['max_tokens']} new tokens each, greedy, block {ev['block_size']}, {ev['steps']} steps per block. "
-      "In brackets: 95% bootstrap intervals over the prompts.\n")
+      f"In brackets: 95% bootstrap intervals over the {'documents' if 'document' in pr else 'prompts'}.\n")
     w("Quality measure: " + ev["quality_measure"] + ".\n")
     ar = ev["ar"]
     w("| mode | γ | tokens per denoiser forward | continuation perplexity | quality vs AR | agreement with AR | repeated bigrams | tokens/s (this CPU) | speed vs AR |")
