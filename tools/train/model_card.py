@@ -261,7 +261,7 @@ def main():
       "K/V plus the block, Mamba seeded from the context state at the block boundary, adaLN modulation), and "
       f"exports in the released layout. Steps: context tower {steps_of('context')}, denoiser {steps_of('denoiser')}"
       + (f", distillation {steps_of('distill')}" if distilled else "") +
-      " (the learning-rate schedules run over steps, so a seeded rerun is step-exact). "
+      " (the learning-rate schedules run over steps, so a seeded rerun takes the same steps; it is not bit-exact: with torch 2.15 on MKL two runs part at the 6th digit of the loss after about 70 steps, and a whole rerun lands within a few thousandths of the held-out losses). "
       f"Measured here on a {args.machine}: context tower {ctx_min:.0f} min, denoiser {den_min:.0f} min"
       + (f", distillation {dis_min:.0f} min" if distilled else "") +
       (f"; the whole `train.sh` run {args.wall_minutes:.0f} min (with the corpus and tokenizer already built, "
@@ -387,7 +387,7 @@ def main():
         w(f"- diffusion γ={g['gamma']:.2f}: {g['sample']!r}")
     w("\n## Reproduce\n")
     w("```sh\n./scripts/setup.sh && python3 -m venv .venv && .venv/bin/pip install torch numpy safetensors tokenizers\n"
-      "tools/train/train.sh   # the recipe above (seeded, step-exact)\n"
+      "tools/train/train.sh   # the recipe above (seeded; same steps, not bit-exact)\n"
       "tools/train/card.sh    # measures the export with the C++ engine (eval/*.json) and writes this card\n```\n")
     w("## License\n")
     w("Weights: trained by the twotower project on public-domain texts (World English Bible, Austen), "

@@ -190,7 +190,7 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
     acc_loss, acc_n, acc_tok, t_mark = 0.0, 0, 0, time.time()
     while True:
         # With a step count the schedule and the stopping point depend on steps only (a seeded
-        # run is step-exact); the time budget is then only a safety stop.
+        # run takes the same steps); the time budget is then only a safety stop.
         over_time = budget_s <= 0 or elapsed >= budget_s
         progress = step / max_steps if max_steps else (elapsed / budget_s if budget_s > 0 else 1.0)
         if progress >= 1.0 or over_time or STOP["flag"]:
