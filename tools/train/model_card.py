@@ -261,7 +261,7 @@ def main():
       "K/V plus the block, Mamba seeded from the context state at the block boundary, adaLN modulation), and "
       f"exports in the released layout. Steps: context tower {steps_of('context')}, denoiser {steps_of('denoiser')}"
       + (f", distillation {steps_of('distill')}" if distilled else "") +
-      " (the learning-rate schedules run over steps, so a seeded rerun takes the same steps; it is not bit-exact: with torch 2.15 on MKL two runs part at the 6th digit of the loss after about 70 steps, and a whole rerun lands within a few thousandths of the held-out losses). "
+      " (the learning-rate schedules run over steps, so a seeded rerun takes the same steps; it is not bit-exact with 2 threads: two runs (torch 2.15, MKL) part at the 6th digit of the loss after about 70 steps, and a whole rerun lands within a few thousandths of the held-out losses). "
       f"Measured here on a {args.machine}: context tower {ctx_min:.0f} min, denoiser {den_min:.0f} min"
       + (f", distillation {dis_min:.0f} min" if distilled else "") +
       (f"; the whole `train.sh` run {args.wall_minutes:.0f} min (with the corpus and tokenizer already built, "

@@ -11,8 +11,8 @@
 #                            [train.py options]
 #   --steps              training steps per phase (the committed recipe): the learning-rate
 #                        schedule and the stopping point depend on steps only, so a seeded run takes
-#                        the same steps (not bit-exact: torch's CPU kernels differ run to run at the
-#                        6th digit); about 24 + 20 + 59 min here (2 cores, AMD EPYC, AVX-512);
+#                        the same steps (not bit-exact with 2 threads: runs part at the 6th digit;
+#                        with 1 thread they are, ~20% slower); about 24 + 20 + 59 min here (2 cores, AMD EPYC, AVX-512);
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
