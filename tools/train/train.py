@@ -282,8 +282,8 @@ def main():
     ap.add_argument("--distill-prefix-frac", type=float, default=0.0,
                     help="share of distillation sequences trained with a clean prefix per block "
                          "(the left-to-right states decoding visits; rest: independent masking). "
-                         "0 = the committed model's recipe; 0.5 was measured once, together with "
-                         "other changes, and not adopted (commit ecc4059)")
+                         "0 = the committed model's recipe; 0.5, measured alone in a whole train.sh "
+                         "run, gave fewer tokens per forward at every gamma (models/default/README.md)")
     ap.add_argument("--distill-kd", type=float, default=0.0,
                     help="weight of the context tower's soft next-token targets in the distill loss "
                          "(0 = hard greedy tokens only, the committed recipe; 0.5 measured worse: the "
