@@ -183,6 +183,13 @@ void handle_events(self_ptr self, const ContextEvents& ev) {
 
 namespace {
 
+// A request whose client handle did not survive the transport cannot be answered: said once per
+// request, so a client that waits in vain has a line to match.
+void no_client(uint64_t request_id) {
+  std::fprintf(stderr, "twotower context: request %llu arrived without its client handle: dropped\n",
+               static_cast<unsigned long long>(request_id));
+}
+
 void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
   if (on_denoiser_down(self, dm)) return;
@@ -216,13 +223,16 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
     return {
       [=](const msg::hello& h) -> msg::hello_ack {
         auto ack = msg::answer_hello(h);
+        if (!self->current_sender())  // CAF 0.17 can lose it while many nodes connect; clients say hello again
+          std::fprintf(stderr, "twotower context: a hello from %s pid %u arrived without its sender: no answer\n",
+                       h.role.c_str(), static_cast<uint32_t>(h.pid));  // the pid without its namespace
         if (ack.accepted) self->state.greeted.insert(self->current_sender() ? self->current_sender()->address()
                                                                            : caf::actor_addr{});
         return ack;
       },
       [=](const msg::generate_request& r, const msg::client_actor& client) {
         auto& st = self->state;
-        if (!client) return;
+        if (!client) return no_client(r.request_id);
         auto req = msg::to_engine_request(r);
         if (!req) return send_error(self, client, r.request_id, msg::error_code::bad_request, req.error);
         if (r.deadline_unix_ms > 0 && r.deadline_unix_ms <= now_unix_ms())
@@ -247,7 +257,7 @@ context_impl spawn_context(caf::actor_system& sys, const Model& model, ContextOp
         kick(self);
       },
       [=](const msg::score_request& r, const msg::client_actor& client) {
-        if (!client) return;
+        if (!client) return no_client(r.request_id);
         auto prompt = msg::unpack_int32(r.prompt_tokens, "score_request.prompt_tokens");
         auto cont = msg::unpack_int32(r.continuation_tokens, "score_request.continuation_tokens");
         if (!prompt || !cont)

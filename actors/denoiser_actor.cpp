@@ -1,6 +1,9 @@
 // Denoiser actor behavior: decode, apply the cache handle, batch, reply.
 #include "actors/denoiser_actor.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -131,6 +134,35 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
   };
 }
 
+// Hello, then register_denoiser. CAF 0.17 can lose a hello while many nodes connect at once
+// (see remote_generate.cpp), so an unanswered one is said again every second until `until`.
+// Once a hello is answered the context holds a proxy of this actor, so the registration's handle
+// arrives.
+void greet(self_ptr self, msg::context_actor context, Peer me, caf::timespan timeout,
+           std::chrono::steady_clock::time_point until, std::function<void(std::string)> fail) {
+  using namespace std::chrono;
+  const auto left = duration_cast<caf::timespan>(until - steady_clock::now());
+  const auto wait = std::clamp<caf::timespan>(left, milliseconds(1), seconds(1));
+  self->request(context, wait, msg::make_hello("denoiser", me.node, me.pid))
+    .then(
+      [=](const msg::hello_ack& ack) {
+        if (!ack.accepted) return fail("the context actor refused us: " + ack.reason);
+        auto me_hdl = caf::actor_cast<msg::denoiser_actor>(self);
+        self->request(context, timeout, msg::register_denoiser{me.node, me.pid, 0, me.device, me.nccl}, me_hdl)
+          .then(
+            [=](const msg::hello_ack& reg) {
+              if (!reg.accepted) return fail("the context actor refused to register us: " + reg.reason);
+              self->state.metrics.peer(mon::names::role::context, mon::names::event::up);
+            },
+            [=](caf::error& err) { fail("register_denoiser: " + caf::to_string(err)); });
+      },
+      [=](caf::error& err) {
+        if (err == caf::sec::request_timeout && steady_clock::now() < until)
+          return greet(self, context, me, timeout, until, fail);
+        fail("hello: " + caf::to_string(err));
+      });
+}
+
 }  // namespace
 
 denoiser_impl spawn_denoiser(caf::actor_system& sys, const Model& model) {
@@ -155,20 +187,7 @@ denoiser_impl spawn_registered_denoiser(caf::actor_system& sys, const Model& mod
       on_fail(std::move(why));
       self->quit();
     };
-    self->request(context, timeout, msg::make_hello("denoiser", me.node, me.pid))
-      .then(
-        [=](const msg::hello_ack& ack) {
-          if (!ack.accepted) return fail("the context actor refused us: " + ack.reason);
-          auto me_hdl = caf::actor_cast<msg::denoiser_actor>(self);
-          self->request(context, timeout, msg::register_denoiser{me.node, me.pid, 0, me.device, me.nccl}, me_hdl)
-            .then(
-              [=](const msg::hello_ack& reg) {
-                if (!reg.accepted) return fail("the context actor refused to register us: " + reg.reason);
-                self->state.metrics.peer(mon::names::role::context, mon::names::event::up);
-              },
-              [=](caf::error& err) { fail("register_denoiser: " + caf::to_string(err)); });
-        },
-        [=](caf::error& err) { fail("hello: " + caf::to_string(err)); });
+    greet(self, context, me, timeout, std::chrono::steady_clock::now() + timeout, fail);
     return behavior;
   });
 }

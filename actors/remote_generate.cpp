@@ -1,6 +1,8 @@
 // A blocking client of one context actor.
 #include "actors/remote_generate.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -21,20 +23,43 @@ int64_t deadline_after(std::chrono::milliseconds timeout) {
 }
 
 // Connects (over TLS when configured) and says hello; throws tt::Error with the reason.
+// CAF 0.17 sometimes loses a message while several nodes connect to the context at once: the
+// context receives the hello with a null sender and cannot answer, or the new connection drops
+// (seen under load with 7 clients connecting together). So a hello unanswered after
+// kHelloRetry is said again, over a new connection when the old one died, until the hello
+// budget (the smaller of `timeout` and 10 s) is spent; the context answers each hello at once.
 msg::context_actor connect_and_greet(caf::actor_system& sys, caf::scoped_actor& self, const std::string& host,
                                      uint16_t port, std::chrono::milliseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto kHelloRetry = std::chrono::milliseconds(1000);
   const auto where = host + ":" + std::to_string(port);
-  auto context = connect_actor<msg::context_actor>(sys, host, port);
-  if (!context) throw Error("--connect " + where + ": cannot connect: " + sys.render(context.error()));
-  // The handshake first: a context of another protocol version is refused with its reason.
-  const auto hello_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10));
-  std::string refused;
-  self->request(*context, hello_timeout, msg::make_hello("client", this_process().node, this_process().pid))
-    .receive([&](const msg::hello_ack& ack) { refused = ack.accepted ? "" : ack.reason; },
-             [&](caf::error& e) { refused = "no answer to hello: " + sys.render(e); });
-  if (!refused.empty()) throw Error("--connect " + where + ": " + refused);
-  self->monitor(*context);
-  return *context;
+  const auto budget = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10));
+  const auto until = clock::now() + budget;
+  std::string last_error;
+  for (int attempt = 1;; ++attempt) {
+    auto context = connect_actor<msg::context_actor>(sys, host, port);
+    if (!context) throw Error("--connect " + where + ": cannot connect: " + sys.render(context.error()));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+    const auto wait = std::clamp(left, std::chrono::milliseconds(1), kHelloRetry);
+    // The handshake first: a context of another protocol version is refused with its reason.
+    bool answered = false;
+    std::string refused;
+    self->request(*context, wait, msg::make_hello("client", this_process().node, this_process().pid))
+      .receive(
+        [&](const msg::hello_ack& ack) {
+          answered = true;
+          refused = ack.accepted ? "" : ack.reason;
+        },
+        [&](caf::error& e) { last_error = sys.render(e); });
+    if (answered) {
+      if (!refused.empty()) throw Error("--connect " + where + ": " + refused);
+      self->monitor(*context);
+      return *context;
+    }
+    if (clock::now() >= until)
+      throw Error("--connect " + where + ": no answer to hello within " + std::to_string(budget.count()) + " ms (" +
+                  std::to_string(attempt) + " attempt" + (attempt == 1 ? "" : "s") + "; last: " + last_error + ")");
+  }
 }
 
 }  // namespace

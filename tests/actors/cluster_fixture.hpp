@@ -98,7 +98,11 @@ public:  // helpers used by free functions of the tests too
     clients_.clear();
     denoisers_.clear();
     context_.kill_now();
-    std::system(("rm -rf " + dir_).c_str());
+    // A failed test keeps its processes' logs for a look afterwards.
+    if (HasFailure())
+      std::fprintf(stderr, "kept the logs of the failed test in %s\n", dir_.c_str());
+    else
+      std::system(("rm -rf " + dir_).c_str());
   }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
 
