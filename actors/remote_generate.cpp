@@ -28,6 +28,7 @@ int64_t deadline_after(std::chrono::milliseconds timeout) {
 // (seen under load with 7 clients connecting together). So a hello unanswered after
 // kHelloRetry is said again, over a new connection when the old one died, until the hello
 // budget (the smaller of `timeout` and 10 s) is spent; the context answers each hello at once.
+// Any other error ends the handshake at once.
 msg::context_actor connect_and_greet(caf::actor_system& sys, caf::scoped_actor& self, const std::string& host,
                                      uint16_t port, std::chrono::milliseconds timeout) {
   using clock = std::chrono::steady_clock;
@@ -42,7 +43,7 @@ msg::context_actor connect_and_greet(caf::actor_system& sys, caf::scoped_actor& 
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
     const auto wait = std::clamp(left, std::chrono::milliseconds(1), kHelloRetry);
     // The handshake first: a context of another protocol version is refused with its reason.
-    bool answered = false;
+    bool answered = false, timed_out = false;
     std::string refused;
     self->request(*context, wait, msg::make_hello("client", this_process().node, this_process().pid))
       .receive(
@@ -50,12 +51,16 @@ msg::context_actor connect_and_greet(caf::actor_system& sys, caf::scoped_actor& 
           answered = true;
           refused = ack.accepted ? "" : ack.reason;
         },
-        [&](caf::error& e) { last_error = sys.render(e); });
+        [&](caf::error& e) {
+          timed_out = e == caf::sec::request_timeout;
+          last_error = sys.render(e);
+        });
     if (answered) {
       if (!refused.empty()) throw Error("--connect " + where + ": " + refused);
       self->monitor(*context);
       return *context;
     }
+    if (!timed_out) throw Error("--connect " + where + ": hello failed: " + last_error);
     if (clock::now() >= until)
       throw Error("--connect " + where + ": no answer to hello within " + std::to_string(budget.count()) + " ms (" +
                   std::to_string(attempt) + " attempt" + (attempt == 1 ? "" : "s") + "; last: " + last_error + ")");
