@@ -9,6 +9,20 @@ def get(port, path, timeout=10):
         return r.status, r.read().decode()
 
 
+def get_when_up(port, path, limit_s=60):
+    """GET that waits for the endpoint to listen: a process started with the others may still be
+    loading its model (seen in CI with a loaded machine: a cell's denoiser came up seconds after
+    the router was ready)."""
+    deadline = time.time() + limit_s
+    while True:
+        try:
+            return get(port, path)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def wait_ready(port, alive, limit_s):
     """Polls GET /ready until 200; exits with a reason when alive() says why not or time runs out."""
     deadline = time.time() + limit_s

@@ -91,7 +91,7 @@ import json, os, subprocess, sys, time
 api, met, sd, host, job = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 sys.path.insert(0, sys.argv[6])
 import urllib.request
-from api_client import complete, completion_request, get, wait_ready
+from api_client import complete, completion_request, get_when_up, wait_ready
 queued = lambda: subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip()
 wait_ready(api, lambda: None if queued() else "the job ended before its router was ready", 180)
 for _ in range(100):  # the router connects to both cells
@@ -104,7 +104,7 @@ print("completion:", repr(out["choices"][0]["text"]), out["twotower"])
 assert out["twotower"]["denoiser_forwards"] > 0, out
 # Two cells on the node: context and denoiser /metrics at met, met+1 and met+2, met+3.
 for i, family in enumerate(["twotower_context_", "twotower_denoiser_"] * 2):
-    assert family in get(met + i, "/metrics")[1], (met + i, family)
+    assert family in get_when_up(met + i, "/metrics")[1], (met + i, family)
 files = sorted(os.listdir(sd))
 assert [f.split("-slurm-")[0] for f in files] == ["context", "denoiser", "router"], files
 text = open(os.path.join(sd, [f for f in files if f.startswith("denoiser")][0])).read()

@@ -53,12 +53,12 @@ python3 - "$p_api" "$p_met" "$repo/tests/deploy" "${pids[@]}" <<'PY' || fail "th
 import os, sys
 api, met = int(sys.argv[1]), int(sys.argv[2])
 sys.path.insert(0, sys.argv[3])
-from api_client import complete, get, wait_ready
+from api_client import complete, get_when_up, wait_ready
 gone = lambda: next((f"process {p} exited" for p in sys.argv[4:] if not os.path.exists(f"/proc/{p}")), None)
 wait_ready(api, gone, 120)
 out = complete(api, "In the beginning", 8)
 for port in (met, met + 1, met + 2):
-    assert "twotower_" in get(port, "/metrics")[1], port
+    assert "twotower_" in get_when_up(port, "/metrics")[1], port
 print("served:", repr(out["choices"][0]["text"]))
 PY
 for i in 1 0; do  # router first, as systemd stops twotower.target's units (router After cell)
