@@ -104,15 +104,28 @@ def verdict(row, key, target):
     return "met at the measured value, not beyond doubt" if ci and ci[0] < target else "met"
 
 
+def same_prompts(other, mine):
+    """Whether two `twotower eval` JSONs ran the same prompts: their prompt counts, lengths and
+    examples agree (a model with another tokenizer cuts other prompts from the same text)."""
+    keys = ("count", "prompt_tokens", "max_tokens", "examples")
+    return all(other["prompts"].get(k) == mine["prompts"].get(k) for k in keys)
+
+
 def prompt_groups(other, mine):
     """Each prompt's document (`prompts.document` of `twotower eval`) when two eval JSONs ran the
     same prompts, so that a paired bootstrap resamples documents as the eval's own intervals do;
-    None when neither JSON records them (older evals: prompts are resampled one by one). Two JSONs
-    ran the same prompts when their prompt counts, lengths and examples agree."""
-    keys = ("count", "prompt_tokens", "max_tokens", "examples")
-    if any(other["prompts"].get(k) != mine["prompts"].get(k) for k in keys):
+    None when neither JSON records them (older evals: prompts are resampled one by one) or when
+    the prompts differ."""
+    if not same_prompts(other, mine):
         return None
     return mine["prompts"].get("document") or other["prompts"].get("document")
+
+
+def eval_lead(path, other, mine):
+    """How another model's `twotower eval` JSON relates to this model's, for the sentence that
+    introduces its table."""
+    how = "same prompts and settings" if same_prompts(other, mine) else "same settings, its own prompts"
+    return f"Its `twotower eval`, {how} (`eval/{os.path.basename(path)}`):"
 
 
 def paired_differences(other, mine, other_ar, mine_ar, groups=None, resamples=1000, seed=1234):
@@ -160,7 +173,8 @@ def comparison_table(w, label, other, ev):
     cols = ("tokens per forward", "quality vs AR", "agreement with AR")
     rows = list(zip(other["diffusion"], ev["diffusion"]))
     groups = prompt_groups(other, ev)
-    diffs = [paired_differences(g, c, other["ar"], ev["ar"], groups) for g, c in rows]
+    diffs = [paired_differences(g, c, other["ar"], ev["ar"], groups) if same_prompts(other, ev) else None
+             for g, c in rows]
     paired = all(diffs)  # the extra columns only when every row has them
     extra = ["this model − " + label + ": tokens per forward", "quality"] if paired else []
     w("| γ | " + " | ".join([f"{who}: {c}" for who in (label, "this model") for c in cols] + extra) + " |")
@@ -346,7 +360,7 @@ def main():
         v = json.load(open(args.previous_eval))
         w("### The previous model (replaced)\n")
         w(f"The model committed before this one{': ' + args.previous_recipe if args.previous_recipe else ''}. "
-          "Its `twotower eval`, same prompts and settings (`eval/previous_recipe.json`):\n")
+          f"{eval_lead('previous_recipe.json', v, ev)}\n")
         comparison_table(w, "previous", v, ev)
         g_prev = at_gamma(v, 0.8)
         if g_prev and g08:
@@ -363,7 +377,7 @@ def main():
           else "### A variant measured and not committed\n")
     for path, recipe in zip(args.variant_eval, args.variant_recipe):
         v = json.load(open(path))
-        w(f"{recipe} Its `twotower eval`, same prompts and settings (`eval/{os.path.basename(path)}`):\n")
+        w(f"{recipe} {eval_lead(path, v, ev)}\n")
         comparison_table(w, "variant", v, ev)
         w(f"Variant: held-out AR perplexity {fmt(v['perplexity']['perplexity'], 1)}, greedy continuation "
           f"perplexity {fmt(v['ar']['perplexity'], 2)} (this model: {fmt(ev['perplexity']['perplexity'], 1)}, "
