@@ -28,11 +28,11 @@ using namespace std::chrono_literals;
 
 struct LossyState {
   int lost = 0;
-  std::vector<caf::typed_response_promise<msg::hello_ack>> never_answered;  // kept: nothing is sent
+  std::vector<caf::typed_response_promise<msg::hello_ack>> never_answered;  // kept: nothing is sent yet
 };
 
 // Passes everything on to `real` except the first `lose` hellos of peers in `role`, which it
-// keeps unanswered.
+// keeps unanswered until a later hello (then their answers come too late).
 msg::context_actor::behavior_type lossy_front(msg::context_actor::stateful_pointer<LossyState> self,
                                               msg::context_actor real, int lose, std::string role) {
   return {
@@ -42,6 +42,9 @@ msg::context_actor::behavior_type lossy_front(msg::context_actor::stateful_point
         self->state.never_answered.push_back(self->make_response_promise<msg::hello_ack>());
         return self->state.never_answered.back();
       }
+      // The kept hellos are answered now, late: their senders have stopped waiting for them.
+      for (auto& p : self->state.never_answered) p.deliver(msg::answer_hello(h));
+      self->state.never_answered.clear();
       return self->delegate(real, h);
     },
     [=](const msg::generate_request& r, const msg::client_actor& c) { self->send(real, r, c); },
