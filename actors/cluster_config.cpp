@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -45,6 +46,12 @@ bool stop_signal_within(std::chrono::milliseconds d) {
   const auto ms = d.count() < 0 ? 0 : d.count();
   const timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
   return sigtimedwait(&set, nullptr, &ts) > 0;
+}
+
+std::chrono::milliseconds hello_attempt_wait(std::chrono::steady_clock::time_point until) {
+  using namespace std::chrono;
+  const auto left = duration_cast<milliseconds>(until - steady_clock::now());
+  return std::clamp(left, milliseconds(1), milliseconds(1000));
 }
 
 bool wait_until_down_or_signal(caf::actor_system& sys, const caf::actor& actor) {

@@ -26,6 +26,11 @@ bool stop_signal_within(std::chrono::milliseconds d);
 // it an exit message, returns true).
 bool wait_until_down_or_signal(caf::actor_system& sys, const caf::actor& actor);
 
+// How long to wait for the answer to one hello before saying it again, with the handshake due
+// by `until`: a second at most (the context answers a hello at once; CAF 0.17 can lose one while
+// many nodes connect), at least a millisecond.
+std::chrono::milliseconds hello_attempt_wait(std::chrono::steady_clock::time_point until);
+
 // "HOST:PORT" -> host, port; throws tt::Error naming `option`.
 std::pair<std::string, uint16_t> parse_host_port(const std::string& text, const std::string& option);
 

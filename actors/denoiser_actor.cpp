@@ -1,7 +1,6 @@
 // Denoiser actor behavior: decode, apply the cache handle, batch, reply.
 #include "actors/denoiser_actor.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -13,6 +12,7 @@
 #include "actors/block_wire.hpp"
 #include "actors/cache_transport.hpp"
 #include "actors/channel_join.hpp"
+#include "actors/cluster_config.hpp"
 #include "model/denoiser_core.hpp"
 #include "monitoring/names.hpp"
 
@@ -141,9 +141,7 @@ denoiser_impl::behavior_type denoiser_behavior(self_ptr self, const Model* model
 void greet(self_ptr self, msg::context_actor context, Peer me, caf::timespan timeout,
            std::chrono::steady_clock::time_point until, std::function<void(std::string)> fail) {
   using namespace std::chrono;
-  const auto left = duration_cast<caf::timespan>(until - steady_clock::now());
-  const auto wait = std::clamp<caf::timespan>(left, milliseconds(1), seconds(1));
-  self->request(context, wait, msg::make_hello("denoiser", me.node, me.pid))
+  self->request(context, hello_attempt_wait(until), msg::make_hello("denoiser", me.node, me.pid))
     .then(
       [=](const msg::hello_ack& ack) {
         if (!ack.accepted) return fail("the context actor refused us: " + ack.reason);

@@ -1,8 +1,6 @@
 // A blocking client of one context actor.
 #include "actors/remote_generate.hpp"
 
-#include <algorithm>
-
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -26,13 +24,12 @@ int64_t deadline_after(std::chrono::milliseconds timeout) {
 // CAF 0.17 sometimes loses a message while several nodes connect to the context at once: the
 // context receives the hello with a null sender and cannot answer, or the new connection drops
 // (seen under load with 7 clients connecting together). So a hello unanswered after
-// kHelloRetry is said again, over a new connection when the old one died, until the hello
+// hello_attempt_wait is said again, over a new connection when the old one died, until the hello
 // budget (the smaller of `timeout` and 10 s) is spent; the context answers each hello at once.
 // Any other error ends the handshake at once.
 msg::context_actor connect_and_greet(caf::actor_system& sys, caf::scoped_actor& self, const std::string& host,
                                      uint16_t port, std::chrono::milliseconds timeout) {
   using clock = std::chrono::steady_clock;
-  constexpr auto kHelloRetry = std::chrono::milliseconds(1000);
   const auto where = host + ":" + std::to_string(port);
   const auto budget = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10));
   const auto until = clock::now() + budget;
@@ -40,12 +37,11 @@ msg::context_actor connect_and_greet(caf::actor_system& sys, caf::scoped_actor& 
   for (int attempt = 1;; ++attempt) {
     auto context = connect_actor<msg::context_actor>(sys, host, port);
     if (!context) throw Error("--connect " + where + ": cannot connect: " + sys.render(context.error()));
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
-    const auto wait = std::clamp(left, std::chrono::milliseconds(1), kHelloRetry);
     // The handshake first: a context of another protocol version is refused with its reason.
     bool answered = false, timed_out = false;
     std::string refused;
-    self->request(*context, wait, msg::make_hello("client", this_process().node, this_process().pid))
+    const auto hello = msg::make_hello("client", this_process().node, this_process().pid);
+    self->request(*context, hello_attempt_wait(until), hello)
       .receive(
         [&](const msg::hello_ack& ack) {
           answered = true;
