@@ -14,12 +14,12 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/child_process.hpp"
 #include "actors/cluster_config.hpp"
 #include "actors/context_actor.hpp"
 #include "messages/interfaces.hpp"
 #include "model/engine.hpp"
 #include "model/error.hpp"
+#include "tests/actors/cluster_fixture.hpp"
 
 namespace tt::actors {
 namespace {
@@ -153,11 +153,9 @@ TEST(RemoteGenerateTest, ADenoiserSaysHelloAgainAndRegisters) {
   LossyContext context(/*lose=*/2, "denoiser");
   ASSERT_NE(context.port(), 0);
   const auto start = std::chrono::steady_clock::now();
-  const std::string err = ::testing::TempDir() + "lossy_denoiser.err";
-  const pid_t denoiser = spawn_with_output(TT_BINARY,
-                                           {"denoiser", "--context", "127.0.0.1:" + std::to_string(context.port()),
-                                            "--model", tiny_model(), "--threads", "1"},
-                                           "/dev/null", err);
+  test::Child denoiser({"denoiser", "--context", "127.0.0.1:" + std::to_string(context.port()), "--model",
+                        tiny_model(), "--threads", "1"},
+                       "/dev/null", ::testing::TempDir() + "lossy_denoiser.err");
   GenerateRequest r = ar_request();
   r.mode = Mode::diffusion;  // needs the denoiser: its blocks go there
   r.diffusion.gamma = 0.5;
@@ -169,8 +167,7 @@ TEST(RemoteGenerateTest, ADenoiserSaysHelloAgainAndRegisters) {
     error = e.what();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  kill(denoiser, SIGKILL);
-  waitpid(denoiser, nullptr, 0);
+  denoiser.kill_now();
   ASSERT_TRUE(error.empty()) << error;
   auto model = Model::load(tiny_model());
   EXPECT_EQ(got.tokens, Engine(*model).generate(r).tokens);

@@ -173,8 +173,8 @@ def comparison_table(w, label, other, ev):
     cols = ("tokens per forward", "quality vs AR", "agreement with AR")
     rows = list(zip(other["diffusion"], ev["diffusion"]))
     groups = prompt_groups(other, ev)
-    diffs = [paired_differences(g, c, other["ar"], ev["ar"], groups) if same_prompts(other, ev) else None
-             for g, c in rows]
+    same = same_prompts(other, ev)
+    diffs = [paired_differences(g, c, other["ar"], ev["ar"], groups) if same else None for g, c in rows]
     paired = all(diffs)  # the extra columns only when every row has them
     extra = ["this model − " + label + ": tokens per forward", "quality"] if paired else []
     w("| γ | " + " | ".join([f"{who}: {c}" for who in (label, "this model") for c in cols] + extra) + " |")
