@@ -84,8 +84,11 @@ class Windows:
         self.stream, self.n = stream, n
         self.starts = starts[starts + n <= len(stream)]
 
-    def sample(self, rng, batch):
-        p = rng.choice(self.starts, size=batch)
+    def sample(self, rng, batch, replace=True):
+        """replace=False: distinct paragraph starts (batch must not exceed len(self.starts))."""
+        if not replace and batch > len(self.starts):
+            raise ValueError(f"{batch} distinct windows asked, only {len(self.starts)} starts")
+        p = rng.choice(self.starts, size=batch, replace=replace)
         out = np.empty((batch, self.n + 1), dtype=np.int64)
         out[:, 0] = BOS
         for r, s in enumerate(p):

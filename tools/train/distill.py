@@ -79,6 +79,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "build-train", "distill.npz"))
     ap.add_argument("--count", type=int, default=4096, help="sequences per prefix length")
     ap.add_argument("--prefix-blocks", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--distinct", action="store_true",
+                    help="prompts from distinct paragraph starts per prefix length (default: drawn "
+                         "with replacement, so some rows repeat)")
     ap.add_argument("--blocks", type=int, default=4, help="continuation blocks per sequence")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=4321)
@@ -95,7 +98,10 @@ def main():
     for pb in a.prefix_blocks:
         P = pb * M.BLOCK                                       # <s> + P-1 corpus tokens
         win = D.Windows(stream, starts, P - 1)
-        prompts = win.sample(rng, a.count)
+        if a.distinct and a.count > len(win.starts):
+            sys.exit(f"distill.py: --distinct needs --count <= {len(win.starts)} (the paragraph "
+                     f"starts with {P - 1} tokens after them), got {a.count}")
+        prompts = win.sample(rng, a.count, replace=not a.distinct)
         if a.binary == "reference":
             m = ref.TwoTower(a.model)
             cont = np.concatenate([greedy_batch(m, torch.from_numpy(prompts[i:i + a.batch]),

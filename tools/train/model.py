@@ -318,7 +318,8 @@ class TrainModel:
         _, logits = self.denoiser.final(h)
         return logits
 
-    def denoiser_loss(self, seq, gen, first_block=1, stats=None, t=None, prefix_frac=0.0, kd=0.0):
+    def denoiser_loss(self, seq, gen, first_block=1, stats=None, t=None, prefix_frac=0.0, kd=0.0,
+                      full_frac=0.0):
         """seq [B, T] clean ids (T a multiple of BLOCK). The frozen context tower runs once; the
         denoiser predicts every block b >= first_block in parallel. Per sequence t ~ U[1e-3, 1]
         (or the given t [B]); each position masked independently with probability t; a block's
@@ -326,6 +327,9 @@ class TrainModel:
         prefix_frac: share of sequences whose blocks keep a clean prefix (cut ~ U{0..15} per
         block, only the positions from the cut on are masked with probability t) — the states
         confidence decoding visits, since it commits nearly left to right.
+        full_frac: share of blocks masked whole (t = 1), the state every block starts from when
+        decoding and which independent masking rarely draws (a block is all masked with
+        probability t^16).
         kd: weight of a distillation term, KL(context tower's next-token distribution given the
         clean prefix || denoiser) on the masked positions (mask id excluded from both); the
         cross-entropy on the clean tokens keeps weight 1 - kd."""
@@ -343,6 +347,8 @@ class TrainModel:
             cut = torch.randint(0, BLOCK, (B, nb, 1), generator=gen)
             keep = torch.rand(B, generator=gen) < prefix_frac
             m &= ~(keep[:, None, None] & (torch.arange(BLOCK) < cut))
+        if full_frac > 0:
+            m |= torch.rand(B, nb, 1, generator=gen) < full_frac
         noisy = torch.where(m, torch.full_like(clean, MASK_ID), clean)
         t_blocks = m.float().mean(-1)
         logits = self.denoiser_logits(noisy, t_blocks, cache, first_block, stats)

@@ -7,24 +7,28 @@
 #
 # Usage: tools/train/train.sh [--steps context=2000,denoiser=1200,distill=4400]
 #                            [--budget-minutes 100] [--distill-minutes 100] [--distill-count 6144]
-#                            [--distill-batch 24] [--distill-frac 1] [--distill-prefix-frac 0] [--resume]
+#                            [--distill-distinct 0] [--distill-batch 24] [--distill-frac 1]
+#                            [--distill-prefix-frac 0] [--distill-full-frac 0] [--resume]
 #                            [train.py options]
 #   --steps              training steps per phase (the committed recipe): the learning-rate
 #                        schedule and the stopping point depend on steps only, so a seeded run takes
 #                        the same steps (not bit-exact with 2 threads: runs part at the 6th digit;
 #                        with 1 thread they are, ~20% slower); about 24 + 20 + 59 min here (2 cores, AMD EPYC, AVX-512);
+#                        corpus/tokenizer, checks, the engine build, distillation data and exports
+#                        come on top (~10 min);
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
 #   --distill-minutes N  safety stop of the distill phase (default 100; 0 skips the phase);
 #   --distill-count N    greedy continuations per prompt length for the distill phase (default 6144);
+#   --distill-distinct B 1: each length's prompts start at distinct paragraphs; 0 (default): drawn
+#                        with replacement (about 10% of the rows repeat at 6144);
 #   --distill-batch N    sequences per distillation batch (default 24; corpus batches stay 8 x 256);
 #   --distill-lr X       peak learning rate of the distill phase (default 1.5e-3);
 #   --distill-frac F     share of distill-phase batches drawn from the continuations (default 1; the
 #                        rest are corpus windows);
 #   --distill-prefix-frac F  share of distill sequences with a clean prefix per block (default 0);
-#                        corpus/tokenizer, checks, the engine build, distillation data and exports
-#                        come on top (~10 min).
+#   --distill-full-frac F    share of distill blocks masked whole, t = 1 (default 0);
 #   --resume             continue from build-train/ckpt.pt (same options as the first run).
 # Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python),
 #   TWOTOWER_BIN (the C++ engine for the distillation data; default build/bin/twotower, whose
@@ -43,6 +47,8 @@ distill_batch=24
 distill_lr=1.5e-3
 distill_frac=1
 prefix_frac=0
+full_frac=0
+distinct=0
 steps="context=2000,denoiser=1200,distill=4400"
 args=()
 while [[ $# -gt 0 ]]; do
@@ -54,6 +60,8 @@ while [[ $# -gt 0 ]]; do
         --distill-lr) distill_lr="$2"; shift ;;
         --distill-frac) distill_frac="$2"; shift ;;
         --distill-prefix-frac) prefix_frac="$2"; shift ;;
+        --distill-full-frac) full_frac="$2"; shift ;;
+        --distill-distinct) distinct="$2"; shift ;;
         --steps) steps="$2"; shift ;;
         *) args+=("$1") ;;
     esac
@@ -91,7 +99,8 @@ if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
     tt_engine || binary=reference
     if [[ ! -s "$work/distill.npz" ]]; then
         "$py" tools/train/distill.py --model "$out" --work "$work" --binary "$binary" \
-            --count "$distill_count" --out "$work/distill.npz" || exit 1
+            --count "$distill_count" $([[ $distinct == 1 ]] && echo --distinct) \
+            --out "$work/distill.npz" || exit 1
         "$py" tools/train/distill.py --model "$out" --work "$work" --binary "$binary" \
             --split heldout --count 32 --prefix-blocks 1 2 --out "$work/distill_eval.npz" || exit 1
     fi
@@ -99,7 +108,7 @@ if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
         --log "$out/training_log.jsonl" --resume --phase distill --budget-minutes "$distill_minutes" \
         --steps "$steps" --distill "$work/distill.npz" --distill-eval "$work/distill_eval.npz" \
         --distill-batch "$distill_batch" --distill-lr "$distill_lr" --distill-frac "$distill_frac" \
-        --distill-prefix-frac "$prefix_frac"
+        --distill-prefix-frac "$prefix_frac" --distill-full-frac "$full_frac"
     rc=$?
     "$py" tools/train/export.py --work "$work" --out "$out" --tokenizer "$out/tokenizer.json" || exit 1
 fi
