@@ -319,6 +319,9 @@ def main():
         a.steps = {k: int(v) for k, v in (kv.split("=") for kv in a.steps.split(",") if kv)}
     except ValueError:
         ap.error(f"--steps: expected phase=N[,phase=N], got {a.steps!r}")
+    for name in ("distill_frac", "distill_prefix_frac", "distill_full_frac", "distill_kd"):
+        if not 0.0 <= getattr(a, name) <= 1.0:
+            ap.error(f"--{name.replace('_', '-')}: a share between 0 and 1, got {getattr(a, name)}")
     if set(a.steps) - set(PHASES):
         ap.error(f"--steps: unknown phase in {a.steps!r} (phases: {', '.join(PHASES)})")
     torch.set_num_threads(a.threads)

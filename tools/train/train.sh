@@ -67,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
+[[ $distinct == 0 || $distinct == 1 ]] || { echo "train.sh: --distill-distinct takes 0 or 1, got $distinct" >&2; exit 2; }
 has_budget=0 has_share=0
 for arg in "${args[@]}"; do
     [[ "$arg" == "--budget-minutes" ]] && has_budget=1
