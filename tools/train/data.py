@@ -85,9 +85,8 @@ class Windows:
         self.starts = starts[starts + n <= len(stream)]
 
     def sample(self, rng, batch, replace=True):
-        """replace=False: distinct paragraph starts (batch must not exceed len(self.starts))."""
-        if not replace and batch > len(self.starts):
-            raise ValueError(f"{batch} distinct windows asked, only {len(self.starts)} starts")
+        """replace=False: distinct paragraph starts (numpy raises ValueError when batch exceeds
+        len(self.starts); distill.py checks that first and says so)."""
         p = rng.choice(self.starts, size=batch, replace=replace)
         out = np.empty((batch, self.n + 1), dtype=np.int64)
         out[:, 0] = BOS
