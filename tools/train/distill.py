@@ -14,6 +14,14 @@ The C++ engine (`twotower batch --mode ar`) generates with the context tower of 
 exported BF16 weights), ~50x faster than the PyTorch reference; `greedy_batch` is the reference
 path (tests/check: the two agree token for token). A continuation that ends at EOS is padded with
 EOS (the engine stops there; the denoiser learns that EOS is followed by EOS).
+
+Refinement rows (`--mode best`, train.py --phase refineN): for the same prompts, the greedy
+continuation and the model's own diffusion decoding at --gamma; per prompt the row keeps the one
+the context tower gives the higher mean log-probability per token (through the first EOS). The
+denoiser then trains on continuations it can produce itself (so it grows confident on them and
+commits more per forward) without falling below the teacher's own greedy choice on the measure
+`twotower eval` reports. `--greedy FILE` reuses this model's greedy rows for the same prompts (the
+context tower is frozen, so they do not change between rounds). Statistics go to OUT.json.
 """
 import argparse
 import json
@@ -24,6 +32,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
@@ -50,14 +59,16 @@ def greedy_batch(m, prompts, n_new):
     return torch.stack(out, 1)
 
 
-def engine_greedy(binary, model_dir, prompts, n_new, work):
-    """The same continuation through the C++ engine's batch command."""
+def engine_continue(binary, model_dir, prompts, n_new, work, mode="ar", gamma=0.8):
+    """The same continuation through the C++ engine's batch command (mode "ar"), or the model's
+    own diffusion decoding at threshold gamma (mode "diffusion", block 16, 16 steps, greedy)."""
     src = os.path.join(work, "distill_prompts.jsonl")
     dst = os.path.join(work, "distill_out.jsonl")
     with open(src, "w") as f:
         for p in prompts:
             f.write(json.dumps({"prompt_ids": [int(x) for x in p]}) + "\n")
-    subprocess.run([binary, "batch", "--model", model_dir, "--mode", "ar", "--max-tokens", str(n_new),
+    subprocess.run([binary, "batch", "--model", model_dir, "--mode", mode, "--gamma", str(gamma),
+                    "--block-size", str(M.BLOCK), "--steps", str(M.BLOCK), "--max-tokens", str(n_new),
                     "--batch", "64", "--input", src, "--output", dst], check=True)
     out = np.full((len(prompts), n_new), D.EOS, dtype=np.int32)
     with open(dst) as f:
@@ -66,6 +77,46 @@ def engine_greedy(binary, model_dir, prompts, n_new, work):
             ids = r["token_ids"]
             out[r["index"], :len(ids)] = ids
     return out
+
+
+def load_trainable(model_dir):
+    """An export (config.json + model.safetensors) as model.TrainModel, in float32."""
+    from safetensors.torch import load_file
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    params = M.ParamTree(M.all_shapes(M.ref_config(cfg)))
+    sd = params.state_dict()
+    sd.update({k: v.float() for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()})
+    params.load_state_dict(sd)
+    return M.TrainModel(cfg, params)
+
+
+@torch.no_grad()
+def continuation_logprob(tm, rows, P, batch=128):
+    """rows int [N, P + n]: the context tower's mean log-probability per continuation token,
+    through the first EOS (the engine stops there; the EOS padding after it is not scored)."""
+    out = []
+    for i in range(0, len(rows), batch):
+        x = torch.from_numpy(rows[i:i + batch].astype(np.int64))
+        h, _ = tm.context_forward(x)
+        _, logits = tm.context.final(h[:, P - 1:-1])
+        lp = F.log_softmax(logits.float(), -1).gather(-1, x[:, P:, None])[..., 0]
+        eos = x[:, P:] == D.EOS
+        n = lp.shape[1]
+        first = torch.where(eos.any(1), eos.int().argmax(1), torch.full((len(x),), n - 1))
+        keep = torch.arange(n)[None] <= first[:, None]
+        out.append(((lp * keep).sum(1) / keep.sum(1)).numpy())
+    return np.concatenate(out)
+
+
+def repeated_bigrams(rows, P):
+    """Per row: 1 - distinct bigrams / bigrams of the continuation (through the first EOS)."""
+    out = []
+    for r in rows:
+        x = r[P:].tolist()
+        x = x[:x.index(D.EOS)] if D.EOS in x else x
+        bg = list(zip(x, x[1:]))
+        out.append(1.0 - len(set(bg)) / len(bg) if bg else 0.0)
+    return np.array(out)
 
 
 def main():
@@ -83,17 +134,30 @@ def main():
                     help="prompts from distinct paragraph starts per prefix length (default: drawn "
                          "with replacement, so some rows repeat)")
     ap.add_argument("--blocks", type=int, default=4, help="continuation blocks per sequence")
+    ap.add_argument("--mode", choices=["ar", "diffusion", "best"], default="ar",
+                    help="ar: the context tower's greedy continuation (distillation); diffusion: the "
+                         "model's own diffusion decoding at --gamma; best: per prompt the one of the "
+                         "two the context tower scores higher (refinement rows)")
+    ap.add_argument("--gamma", type=float, default=0.9, help="threshold of the diffusion decoding")
+    ap.add_argument("--greedy", default=None,
+                    help="--mode best: this model's greedy rows for the same prompts (same --seed, "
+                         "--count, --prefix-blocks, --split), instead of generating them again")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=4321)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--binary", default=os.path.join(REPO, "build", "bin", "twotower"),
                     help="the C++ engine; 'reference' generates with PyTorch instead")
     a = ap.parse_args()
+    if not 0.0 < a.gamma < 1.0:
+        ap.error(f"--gamma: a threshold between 0 and 1, got {a.gamma}")
+    if a.binary == "reference" and a.mode != "ar":
+        ap.error("--binary reference generates greedy AR continuations only (--mode ar)")
+    greedy = np.load(a.greedy) if a.greedy else None
     torch.set_num_threads(a.threads)
     stream, starts = D.tokenize_corpus(os.path.join(a.corpus, a.split + ".txt"),
                                        os.path.join(a.model, "tokenizer.json"), a.work)
     rng = np.random.default_rng(a.seed)
-    arrays = {}
+    arrays, stats, tm = {}, {}, None
     t0 = time.time()
     for pb in a.prefix_blocks:
         P = pb * M.BLOCK                                       # <s> + P-1 corpus tokens
@@ -102,17 +166,48 @@ def main():
             sys.exit(f"distill.py: --distinct needs --count <= {len(win.starts)} (the paragraph "
                      f"starts with {P - 1} tokens after them), got {a.count}")
         prompts = win.sample(rng, a.count, replace=not a.distinct)
+        key, n_new = f"prefix{P}", a.blocks * M.BLOCK
         if a.binary == "reference":
             m = ref.TwoTower(a.model)
             cont = np.concatenate([greedy_batch(m, torch.from_numpy(prompts[i:i + a.batch]),
-                                                a.blocks * M.BLOCK).numpy()
+                                                n_new).numpy()
                                    for i in range(0, a.count, a.batch)])
+        elif a.mode != "best":
+            cont = engine_continue(a.binary, a.model, prompts, n_new, a.work, a.mode, a.gamma)
         else:
-            cont = engine_greedy(a.binary, a.model, prompts, a.blocks * M.BLOCK, a.work)
-        arrays[f"prefix{P}"] = np.concatenate([prompts.astype(np.int32), cont.astype(np.int32)], 1)
+            if greedy is not None:
+                g = greedy[key] if key in greedy.files else None
+                if g is None or g.shape != (a.count, P + n_new) or (g[:, :P] != prompts).any():
+                    sys.exit(f"distill.py: {a.greedy} does not hold greedy rows for these prompts "
+                             f"({key}: same --seed, --count, --prefix-blocks and --split needed)")
+                g = g[:, P:]
+            else:
+                g = engine_continue(a.binary, a.model, prompts, n_new, a.work, "ar")
+            d = engine_continue(a.binary, a.model, prompts, n_new, a.work, "diffusion", a.gamma)
+            rows_g = np.concatenate([prompts, g], 1)
+            rows_d = np.concatenate([prompts, d], 1)
+            if tm is None:
+                tm = load_trainable(a.model)
+            lg, ld = continuation_logprob(tm, rows_g, P), continuation_logprob(tm, rows_d, P)
+            pick = ld >= lg
+            cont = np.where(pick[:, None], d, g)
+            rg, rd = repeated_bigrams(rows_g, P), repeated_bigrams(rows_d, P)
+            stats[key] = {"diffusion_share": float(pick.mean()),
+                          "same_as_greedy": float((d == g).all(1).mean()),
+                          "logprob_greedy": float(lg.mean()), "logprob_diffusion": float(ld.mean()),
+                          "logprob_kept": float(np.where(pick, ld, lg).mean()),
+                          "repeated_bigrams_greedy": float(rg.mean()),
+                          "repeated_bigrams_diffusion": float(rd.mean()),
+                          "repeated_bigrams_kept": float(np.where(pick, rd, rg).mean())}
+            print(f"prefix {P}: " + ", ".join(f"{k} {v:.3f}" for k, v in stats[key].items()), flush=True)
+        arrays[key] = np.concatenate([prompts.astype(np.int32), cont.astype(np.int32)], 1)
         print(f"prefix {P}: {a.count} sequences ({time.time() - t0:.0f}s)", flush=True)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     np.savez(a.out, **arrays)
+    if stats:
+        with open(a.out + ".json", "w") as f:
+            json.dump({"gamma": a.gamma, "count": a.count, "split": a.split,
+                       "seconds": round(time.time() - t0), "prefixes": stats}, f, indent=1)
     print(f"wrote {a.out}: {', '.join(f'{k} {v.shape}' for k, v in arrays.items())}")
 
 

@@ -7,7 +7,8 @@
 
 Parameters: the context side (context_tower.*, context_lm_head.weight) from best_context.pt, the
 denoiser side (denoiser_tower.*, lm_head.weight, t_embedder.*, t_block.*, scale_shift_tables.*)
-from best_distill.pt when a distill phase ran, else best_denoiser.pt. If the denoiser phase never produced a checkpoint (run cut short), the
+from the last stage that ran: best_refineN.pt of the highest refinement round, else best_distill.pt,
+else best_denoiser.pt. If the denoiser phase never produced a checkpoint (run cut short), the
 denoiser is the warm start: a copy of the context tower with identity time modulation.
 Falls back to ckpt.pt (the latest state) for a side that has no best_*.pt.
 
@@ -16,6 +17,7 @@ Usage: .venv/bin/python tools/train/export.py [--work build-train] [--out models
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -42,9 +44,11 @@ def main():
     a = ap.parse_args()
 
     bc = load(os.path.join(a.work, "best_context.pt"))
-    # The distilled denoiser (train.py --phase distill) supersedes the corpus-trained one.
-    bd_name = "best_distill.pt" if os.path.exists(os.path.join(a.work, "best_distill.pt")) \
-        else "best_denoiser.pt"
+    # Each stage supersedes the one before: refinement rounds, distillation, the corpus-trained denoiser.
+    rounds = sorted((int(m.group(1)), m.group(0)) for m in
+                    (re.fullmatch(r"best_refine(\d+)\.pt", n) for n in os.listdir(a.work)) if m)
+    stages = [n for _, n in reversed(rounds)] + ["best_distill.pt", "best_denoiser.pt"]
+    bd_name = next((n for n in stages if os.path.exists(os.path.join(a.work, n))), "best_denoiser.pt")
     bd = load(os.path.join(a.work, bd_name))
     last = load(os.path.join(a.work, "ckpt.pt"))
     src = bc or last
@@ -67,7 +71,8 @@ def main():
         params.load_state_dict(sd)
         info["denoiser"] = {"from": bd_name, "step": bd.get("step"),
                             "heldout_loss": bd.get("heldout_loss")}
-    elif last is not None and last.get("phase") in ("denoiser", "distill"):
+    elif last is not None and (last.get("phase") in ("denoiser", "distill")
+                                or str(last.get("phase")).startswith("refine")):
         sd = params.state_dict()
         sd.update({k: v for k, v in last["params"].items() if k.startswith(DENOISER)})
         params.load_state_dict(sd)

@@ -11,6 +11,7 @@ import os
 import random
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PHASE_ORDER = ["context", "denoiser", "distill"]  # then the refinement rounds, refine1, refine2, ...
 
 
 def read_log(path):
@@ -29,14 +30,13 @@ def read_log(path):
 
 
 def svg_curves(rows, path):
-    """Training and held-out loss of both phases against cumulative minutes, as a plain SVG."""
+    """Training and held-out loss of every phase against cumulative minutes, as a plain SVG."""
     W, H, L, B = 720, 360, 60, 40
     series = {}
-    offset = {"context": 0.0}
-    ctx_end = max((r["elapsed_s"] for r in rows if r["phase"] == "context"), default=0.0)
-    offset["denoiser"] = ctx_end
-    den_end = max((r["elapsed_s"] for r in rows if r["phase"] == "denoiser"), default=0.0)
-    offset["distill"] = ctx_end + den_end
+    offset, start = {}, 0.0
+    for phase in PHASE_ORDER + sorted({r["phase"] for r in rows} - set(PHASE_ORDER)):
+        offset[phase] = start
+        start += max((r["elapsed_s"] for r in rows if r["phase"] == phase), default=0.0)
     for r in rows:
         key = (r["phase"], r["kind"])
         y = r.get("loss") if r["kind"] == "train" else r.get("heldout_loss")
@@ -53,12 +53,16 @@ def svg_curves(rows, path):
     sy = lambda y: 20 + (H - B - 20) * (y_max - y) / max(1e-9, y_max - y_min)
     colors = {("context", "train"): "#1f77b4", ("context", "eval"): "#0b3d91",
               ("denoiser", "train"): "#ff7f0e", ("denoiser", "eval"): "#a0400b",
-              ("distill", "train"): "#2ca02c", ("distill", "eval"): "#145a14"}
+              ("distill", "train"): "#2ca02c", ("distill", "eval"): "#145a14",
+              ("refine1", "train"): "#9467bd", ("refine1", "eval"): "#4b2a6b",
+              ("refine2", "train"): "#d62728", ("refine2", "eval"): "#7a1414"}
+    refined = any(r["phase"].startswith("refine") for r in rows)
+    what = "context tower, denoiser, distillation" + (", refinement" if refined else "")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<line x1="{L}" y1="{H-B}" x2="{W-20}" y2="{H-B}" stroke="black"/>',
            f'<line x1="{L}" y1="20" x2="{L}" y2="{H-B}" stroke="black"/>',
-           f'<text x="{W/2}" y="{H-8}" text-anchor="middle">training minutes (context tower, denoiser, distillation)</text>',
+           f'<text x="{W/2}" y="{H-8}" text-anchor="middle">training minutes ({what})</text>',
            f'<text x="14" y="{H/2}" transform="rotate(-90 14 {H/2})" text-anchor="middle">cross-entropy (nats)</text>']
     for i in range(6):
         y = y_min + (y_max - y_min) * i / 5
@@ -166,18 +170,18 @@ def paired_differences(other, mine, other_ar, mine_ar, groups=None, resamples=10
     return interval(d_tpf), interval(d_q)
 
 
-def comparison_table(w, label, other, ev):
+def comparison_table(w, label, other, ev, mine="this model"):
     """Per gamma: tokens per forward, quality and agreement with AR of another model's `twotower
-    eval` JSON (`label`) beside this model's, and the paired 95% intervals of the differences when
-    both JSONs have per-prompt figures."""
+    eval` JSON (`label`) beside this model's (or the model `mine` names, whose JSON `ev` is), and
+    the paired 95% intervals of the differences when both JSONs have per-prompt figures."""
     cols = ("tokens per forward", "quality vs AR", "agreement with AR")
     rows = list(zip(other["diffusion"], ev["diffusion"]))
     groups = prompt_groups(other, ev)
     same = same_prompts(other, ev)
     diffs = [paired_differences(g, c, other["ar"], ev["ar"], groups) if same else None for g, c in rows]
     paired = all(diffs)  # the extra columns only when every row has them
-    extra = ["this model − " + label + ": tokens per forward", "quality"] if paired else []
-    w("| γ | " + " | ".join([f"{who}: {c}" for who in (label, "this model") for c in cols] + extra) + " |")
+    extra = [mine + " − " + label + ": tokens per forward", "quality"] if paired else []
+    w("| γ | " + " | ".join([f"{who}: {c}" for who in (label, mine) for c in cols] + extra) + " |")
     w("|---|" + "---|" * (2 * len(cols) + len(extra)))
     for (g, c), d in zip(rows, diffs):
         cells = [f"{fmt(r['tokens_per_denoiser_forward'], 2)} | {fmt(r['quality_vs_ar'])} | {fmt(r['agreement_with_ar'])}"
@@ -215,10 +219,21 @@ def main():
     ap.add_argument("--variant-recipe", action="append", default=[],
                     help="what the variant changed and what its training measured (sentences; one per "
                     "--variant-eval, same order)")
+    ap.add_argument("--distill-variant-eval", action="append", default=[],
+                    help="as --variant-eval, for a variant of the distillation stage: its table compares it "
+                    "with the previous model (--previous-eval, the distilled model this one refines)")
+    ap.add_argument("--distill-variant-recipe", action="append", default=[],
+                    help="one per --distill-variant-eval, same order")
+    ap.add_argument("--refine-rows", action="append", default=[],
+                    help="distill.py --mode best statistics (OUT.npz.json) of each refinement round, in order")
     ap.add_argument("--wall-minutes", type=float, help="wall-clock minutes of the whole train.sh run")
     args = ap.parse_args()
     if len(args.variant_recipe) != len(args.variant_eval):
         ap.error("give one --variant-recipe per --variant-eval")
+    if len(args.distill_variant_recipe) != len(args.distill_variant_eval):
+        ap.error("give one --distill-variant-recipe per --distill-variant-eval")
+    if args.distill_variant_eval and not args.previous_eval:
+        ap.error("--distill-variant-eval compares with --previous-eval, which is missing")
     meta, rows = read_log(os.path.join(args.out, "training_log.jsonl"))
     ev = json.load(open(args.eval))
     cfg = json.load(open(os.path.join(args.out, "config.json")))
@@ -242,6 +257,11 @@ def main():
     den_min = last("denoiser", "train", "elapsed_s") / 60
     dis_min = last("distill", "train", "elapsed_s") / 60
     distilled = math.isfinite(dis_min)
+    refines = sorted({r["phase"] for r in rows if r["phase"].startswith("refine")})
+    refine_stats = [json.load(open(f)) for f in args.refine_rows]
+    rows_min = ([st["seconds"] / 60 for st in refine_stats]
+                if refine_stats and all("seconds" in st for st in refine_stats) else [])
+    ref_min = [last(p, "train", "elapsed_s") / 60 for p in refines]
     g08 = at_gamma(ev, 0.8)
     lines = []
     w = lines.append
@@ -274,10 +294,13 @@ def main():
       "masking with probability t, cross-entropy on masked positions, blocks of 16 attending to the clean context "
       "K/V plus the block, Mamba seeded from the context state at the block boundary, adaLN modulation), and "
       f"exports in the released layout. Steps: context tower {steps_of('context')}, denoiser {steps_of('denoiser')}"
-      + (f", distillation {steps_of('distill')}" if distilled else "") +
+      + (f", distillation {steps_of('distill')}" if distilled else "")
+      + (f", refinement {' + '.join(str(steps_of(p)) for p in refines)}" if refines else "") +
       " (the learning-rate schedules run over steps, so a seeded rerun takes the same steps; it is not bit-exact with 2 threads: two runs (torch 2.15, MKL) part at the 6th digit of the loss after about 70 steps, and a whole rerun lands within a few thousandths of the held-out losses). "
       f"Measured here on a {args.machine}: context tower {ctx_min:.0f} min, denoiser {den_min:.0f} min"
-      + (f", distillation {dis_min:.0f} min" if distilled else "") +
+      + (f", distillation {dis_min:.0f} min" if distilled else "")
+      + (f", refinement {' + '.join(f'{m:.0f}' for m in ref_min)} min" if refines else "")
+      + (f" (and its rows {' + '.join(f'{m:.0f}' for m in rows_min)} min)" if rows_min else "") +
       (f"; the whole `train.sh` run {args.wall_minutes:.0f} min (with the corpus and tokenizer already built, "
        "as they are in a checkout that ran it once)" if args.wall_minutes else "") + ".\n")
     if distilled:
@@ -294,13 +317,40 @@ def main():
           "continuations are a deterministic function of the context, so unlike natural text a denoiser can "
           "become confident about tokens beyond the next one; its held-out loss is measured on continuations "
           "of held-out prompts.\n")
+    if refines:
+        opts = next((r for r in rows if r["phase"] == refines[0] and r["kind"] == "phase"), {})
+        stats = refine_stats
+        w(f"Refinement ({len(refines)} round{'s' if len(refines) > 1 else ''}; `tools/train/distill.py --mode best`, "
+          "`train.py --phase refineN`): for the distillation's training prompts, the current export decodes its "
+          f"own continuation by diffusion (γ = {stats[0]['gamma'] if stats else 0.9}) and the context tower scores it "
+          "against the greedy continuation; each row keeps the one with the higher mean log-probability per token. "
+          "The denoiser continues training on those rows with the same loss "
+          f"({opts.get('steps', steps_of(refines[0]))} steps of {opts.get('distill_batch', 24)} rows a round, peak "
+          f"learning rate {opts.get('peak_lr', 5e-4):g}), each round from the one before. Trained on greedy "
+          "continuations alone, the denoiser must reproduce the teacher's exact choice wherever the teacher's top two "
+          "tokens are close, so it stays unsure there; on continuations it produces itself it can be sure, and "
+          "commits more per forward. The selection keeps every row at least as likely under the context tower as "
+          "greedy, the measure `twotower eval` reports. Training on its own decoding alone, without the selection, "
+          "cost quality (a variant below).\n")
+        for i, st in enumerate(stats, 1):
+            ps = st["prefixes"].values()
+            mean = lambda k: sum(p[k] for p in ps) / len(ps)
+            w(f"- round {i}: own decoding kept for {100 * mean('diffusion_share'):.0f}% of the prompts (where it "
+              f"equals greedy included); mean "
+              f"log-probability per token of the rows kept {mean('logprob_kept'):.3f} (greedy "
+              f"{mean('logprob_greedy'):.3f}, own decoding {mean('logprob_diffusion'):.3f}); repeated bigrams "
+              f"{mean('repeated_bigrams_kept'):.3f} (greedy {mean('repeated_bigrams_greedy'):.3f})"
+              + ("\n" if i == len(stats) else ""))
     w(f"- context tower: final training loss {fmt(last('context', 'train', 'loss'))}, best held-out loss "
       f"{fmt(best('context'))} (perplexity {fmt(math.exp(best('context')), 1)}) on the trainer's held-out windows")
     w(f"- denoiser: final training loss {fmt(last('denoiser', 'train', 'loss'))}, best held-out masked-token loss {fmt(best('denoiser'))}" + ("" if distilled else "\n"))
     if distilled:
         w(f"- distillation: final training loss {fmt(last('distill', 'train', 'loss'))}"
           f"{' (mixed batches)' if frac < 1 else ''}, best held-out "
-          f"masked-token loss on greedy continuations {fmt(best('distill'))}\n")
+          f"masked-token loss on greedy continuations {fmt(best('distill'))}" + ("" if refines else "\n"))
+    for i, p in enumerate(refines, 1):
+        w(f"- refinement round {i}: final training loss {fmt(last(p, 'train', 'loss'))}, best held-out "
+          f"masked-token loss on its held-out rows {fmt(best(p))}" + ("\n" if i == len(refines) else ""))
     w("![training curves](training_curves.svg)\n")
     w("## Measured with the C++ engine (`twotower eval`)\n")
     p = ev["perplexity"]
@@ -330,6 +380,11 @@ def main():
         w(f"Targets at γ = 0.8 (issue 3): ≥ 3 tokens per denoiser forward — "
           f"**{verdict(g08, 'tokens_per_denoiser_forward', 3.0)}** ({with_ci(g08, 'tokens_per_denoiser_forward', 2)}); "
           f"quality ≥ 95% of AR — **{verdict(g08, 'quality_vs_ar', 0.95)}** ({100*q:.1f}%{q_note}).\n")
+        rep_d, rep_ar = g08["repeated_bigram_rate"], ar["repeated_bigram_rate"]
+        if rep_d > rep_ar + 0.05:
+            w(f"Read the quality figure with the repeated-bigram rate beside it: at γ = 0.8 the diffusion "
+              f"continuations repeat bigrams at {fmt(rep_d)} against AR greedy's {fmt(rep_ar)}, and the context tower "
+              "scores repetition as likely, so part of a quality near or above 1 is repetition, not better text.\n")
     conf = ar.get("confidence_above_gamma")
     if conf:
         c08 = conf.get("0.80")
@@ -339,8 +394,10 @@ def main():
           f"{100*c08:.0f}% of positions and commits ~1 token per forward. Distillation on greedy continuations "
           "lifts this because the greedy continuation is a deterministic function of the context; how far it goes "
           "is limited by how many tokens ahead a 5.6 M-parameter denoiser can reproduce the context tower's choices. "
-          "3 tokens per forward at 95% quality needs a much stronger pair of towers (the 30B release reports 2.42x "
-          "AR throughput at γ = 0.8) or longer distillation than this CPU allows.\n")
+          + ("Refinement goes further: where its own continuation scores at least as well, the denoiser learns that "
+             "one instead of the teacher's exact choice, and it can be sure of its own.\n" if refines else
+             "3 tokens per forward at 95% quality needs a much stronger pair of towers (the 30B release reports 2.42x "
+             "AR throughput at γ = 0.8) or longer distillation than this CPU allows.\n"))
     if args.frontier:
         w("Where the denoiser stands (`tools/train/frontier.py`, 64 held-out greedy continuations per row): the "
           "block's first j tokens committed with the context tower's greedy tokens, the rest masked, as in "
@@ -382,6 +439,18 @@ def main():
         w(f"Variant: held-out AR perplexity {fmt(v['perplexity']['perplexity'], 1)}, greedy continuation "
           f"perplexity {fmt(v['ar']['perplexity'], 2)} (this model: {fmt(ev['perplexity']['perplexity'], 1)}, "
           f"{fmt(ev['ar']['perplexity'], 2)}).\n")
+    if args.distill_variant_eval:
+        prev = json.load(open(args.previous_eval))
+        w("### Variants of the distillation stage, measured against the distilled model\n")
+        w("Each changed the distillation that the previous model ran; the tables compare them with that model "
+          "(the distilled model, which this one refines).\n")
+    for path, recipe in zip(args.distill_variant_eval, args.distill_variant_recipe):
+        v = json.load(open(path))
+        w(f"{recipe} {eval_lead(path, v, prev)}\n")
+        comparison_table(w, "variant", v, prev, mine="distilled model")
+        w(f"Variant: held-out AR perplexity {fmt(v['perplexity']['perplexity'], 1)}, greedy continuation "
+          f"perplexity {fmt(v['ar']['perplexity'], 2)} (distilled model: {fmt(prev['perplexity']['perplexity'], 1)}, "
+          f"{fmt(prev['ar']['perplexity'], 2)}).\n")
     if args.baseline_eval:
         base = json.load(open(args.baseline_eval))
         w("Before distillation (corpus-trained denoiser only), same measurement:\n")

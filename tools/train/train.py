@@ -69,6 +69,22 @@ PHASES = {
 # Distillation continues the denoiser on the context tower's greedy continuations (distill.py)
 # mixed with corpus windows; same parameters, same loss, its own best checkpoint.
 PHASES["distill"] = PHASES["denoiser"]
+# Refinement rounds continue the denoiser on rows where, per prompt, its own diffusion decoding
+# replaces the greedy continuation when the context tower scores it higher (distill.py --mode
+# best); round r starts from round r - 1 (round 1 from the distilled denoiser).
+REFINE_ROUNDS = 4
+for _r in range(1, REFINE_ROUNDS + 1):
+    PHASES[f"refine{_r}"] = PHASES["denoiser"]
+
+
+def on_rows(phase):
+    """Phases that train on distill.py rows (prompt + continuation) instead of corpus windows."""
+    return phase == "distill" or phase.startswith("refine")
+
+
+def seed_offset(phase):
+    """The generators' seed offset: refinement rounds draw like the distill phase (their rows differ)."""
+    return {"context": 0, "denoiser": 1}.get(phase, 2)
 
 
 class DistillData:
@@ -139,11 +155,11 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
     spec = PHASES[phase]
     for name, p in params.named_parameters():
         p.requires_grad_(name.startswith(spec["train"]))
-    peak = {"context": a.lr, "denoiser": a.denoiser_lr, "distill": a.distill_lr}[phase]
+    peak = {"context": a.lr, "denoiser": a.denoiser_lr, "distill": a.distill_lr}.get(phase, a.refine_lr)
     warmup = a.warmup if phase == "context" else a.denoiser_warmup
     opt = torch.optim.AdamW(param_groups(params, spec["train"], a.weight_decay), lr=peak,
                             betas=(0.9, 0.95), eps=1e-8)
-    k = {"context": 0, "denoiser": 1, "distill": 2}[phase]
+    k = seed_offset(phase)
     rng = np.random.default_rng(a.seed + k)
     gen = torch.Generator().manual_seed(a.seed + 10 + k)
     step, tokens, elapsed, best = 0, 0, 0.0, float("inf")
@@ -167,7 +183,7 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
     def do_eval():
         nonlocal best
         t0 = time.time()
-        hl = (evaluate_distill(tm, distill_eval) if phase == "distill"
+        hl = (evaluate_distill(tm, distill_eval) if on_rows(phase)
               else evaluate(tm, phase, eval_seqs, seq_len))
         rec = dict(phase=phase, kind="eval", step=step, tokens=tokens, elapsed_s=elapsed,
                    heldout_loss=hl, heldout_ppl=math.exp(min(hl, 50)), eval_s=time.time() - t0)
@@ -185,7 +201,7 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
             **({"distill_batch": a.distill_batch or a.batch, "distill_frac": a.distill_frac,
                 "distill_prefix_frac": a.distill_prefix_frac, "distill_kd": a.distill_kd,
                 "distill_full_frac": a.distill_full_frac}
-               if phase == "distill" else {}))
+               if on_rows(phase) else {}))
         do_eval()
     t_last_ckpt = time.time()
     acc_loss, acc_n, acc_tok, t_mark = 0.0, 0, 0, time.time()
@@ -207,7 +223,7 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
         if phase == "context":
             loss = tm.context_loss(batch, stats)
             ntok = batch.shape[0] * seq_len
-        elif phase == "distill" and rng.random() < a.distill_frac:
+        elif on_rows(phase) and (phase != "distill" or rng.random() < a.distill_frac):
             seq, fb = distill.sample(rng, a.distill_batch or a.batch)
             loss, _ = tm.denoiser_loss(seq, gen, first_block=fb, stats=stats,
                                        prefix_frac=a.distill_prefix_frac, kd=a.distill_kd,
@@ -253,8 +269,8 @@ def train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log, budget_s, r
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--phase", choices=["all", "context", "denoiser", "distill"], default="all",
-                    help="all = context then denoiser; distill runs only when named")
+    ap.add_argument("--phase", choices=["all"] + list(PHASES), default="all",
+                    help="all = context then denoiser; distill and refineN run only when named")
     ap.add_argument("--budget-minutes", type=float, default=90.0,
                     help="training time of both phases together (export not included)")
     ap.add_argument("--context-share", type=float, default=0.5,
@@ -274,10 +290,12 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--denoiser-lr", type=float, default=1.5e-3)
     ap.add_argument("--distill-lr", type=float, default=1e-3)
+    ap.add_argument("--refine-lr", type=float, default=5e-4,
+                    help="peak learning rate of a refinement round (--phase refineN)")
     ap.add_argument("--distill", default=None,
-                    help="distill.py output (train split); needed by --phase distill")
+                    help="distill.py output (train split); needed by --phase distill and refineN")
     ap.add_argument("--distill-eval", default=None,
-                    help="distill.py output (heldout split) for the distill phase's evaluation")
+                    help="distill.py output (heldout split) for that phase's evaluation")
     ap.add_argument("--distill-frac", type=float, default=0.7,
                     help="share of distill-phase batches drawn from --distill (rest: corpus); "
                          "train.sh passes 1, the committed recipe")
@@ -363,12 +381,11 @@ def main():
             args=vars(a))
 
     budgets = {"context": a.budget_minutes * 60 * a.context_share,
-               "denoiser": a.budget_minutes * 60 * (1 - a.context_share),
-               "distill": a.budget_minutes * 60}
+               "denoiser": a.budget_minutes * 60 * (1 - a.context_share)}
     distill = distill_eval = None
-    if a.phase == "distill":
+    if on_rows(a.phase):
         if not a.distill or not a.distill_eval:
-            ap.error("--phase distill needs --distill and --distill-eval")
+            ap.error(f"--phase {a.phase} needs --distill and --distill-eval")
         distill = DistillData(a.distill)
         distill_eval = DistillData(a.distill_eval).fixed()
     phases = ["context", "denoiser"] if a.phase == "all" else [a.phase]
@@ -401,8 +418,22 @@ def main():
                 best = torch.load(path, map_location="cpu", weights_only=False)["params"]
                 cur.update({k: v for k, v in best.items() if k.startswith(keep)})
             params.load_state_dict(cur)
+        if phase.startswith("refine") and rs is None:
+            # Round r continues the denoiser of round r - 1 (round 1: the distilled one).
+            r = int(phase[len("refine"):])
+            prev = f"best_refine{r - 1}.pt" if r > 1 else "best_distill.pt"
+            path = os.path.join(a.work, prev)
+            if not os.path.exists(path):
+                sys.exit(f"train.py: --phase {phase} starts from {path}, which does not exist")
+            cur = params.state_dict()
+            for name, keep in (("best_context.pt", ("context_tower.", "context_lm_head.")),
+                               (prev, PHASES["denoiser"]["train"])):
+                best = torch.load(os.path.join(a.work, name), map_location="cpu",
+                                  weights_only=False)["params"]
+                cur.update({k: v for k, v in best.items() if k.startswith(keep)})
+            params.load_state_dict(cur)
         finished = train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log,
-                               budgets[phase], rs, distill, distill_eval)
+                               budgets.get(phase, a.budget_minutes * 60), rs, distill, distill_eval)
         if not finished:
             print("stopped by signal; resume with --resume", flush=True)
             sys.exit(3)

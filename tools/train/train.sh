@@ -2,18 +2,23 @@
 # Reproduce the default model (models/default) in one command:
 #   corpus (if missing) -> tokenizer (if missing) -> equivalence check -> context tower ->
 #   denoiser tower -> export -> distillation data (greedy continuations of the exported context
-#   tower, C++ engine) -> distill phase (denoiser on those + corpus) -> export -> samples.
+#   tower, C++ engine) -> distill phase (denoiser on those + corpus) -> export -> refinement rounds
+#   (rows: per prompt the better-scored of greedy and the model's own diffusion decoding; denoiser
+#   on those; export after each) -> samples.
 #   Export is always attempted, also after an interrupted run.
 #
 # Usage: tools/train/train.sh [--steps context=2000,denoiser=1200,distill=4400]
 #                            [--budget-minutes 100] [--distill-minutes 100] [--distill-count 6144]
 #                            [--distill-distinct 0] [--distill-batch 24] [--distill-frac 1]
-#                            [--distill-prefix-frac 0] [--distill-full-frac 0] [--resume]
+#                            [--distill-prefix-frac 0] [--distill-full-frac 0] [--refine-rounds 2]
+#                            [--refine-steps 1200] [--refine-count 6144] [--refine-gamma 0.9]
+#                            [--refine-lr 5e-4] [--resume]
 #                            [train.py options]
 #   --steps              training steps per phase (the committed recipe): the learning-rate
 #                        schedule and the stopping point depend on steps only, so a seeded run takes
 #                        the same steps (not bit-exact with 2 threads: runs part at the 6th digit;
-#                        with 1 thread they are, ~20% slower); about 24 + 20 + 59 min here (2 cores, AMD EPYC, AVX-512);
+#                        with 1 thread they are, ~20% slower); about 24 + 20 + 59 min here (2 cores, AMD EPYC, AVX-512),
+#                        then ~30 min per refinement round (rows ~16, training ~14);
 #                        corpus/tokenizer, checks, the engine build, distillation data and exports
 #                        come on top (~10 min);
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
@@ -29,6 +34,13 @@
 #                        rest are corpus windows);
 #   --distill-prefix-frac F  share of distill sequences with a clean prefix per block (default 0);
 #   --distill-full-frac F    share of distill blocks masked whole, t = 1 (default 0);
+#   --refine-rounds N    refinement rounds after distillation (default 2; 0 skips them). Round r:
+#                        distill.py --mode best with the current export (greedy rows reused from the
+#                        distillation data when the counts match), then train.py --phase refine<r>
+#                        from round r - 1's denoiser, then export; ~31 min a round here;
+#   --refine-steps N     steps per round (default 1200); --refine-count N prompts per length
+#                        (default 6144); --refine-gamma G threshold of the diffusion decoding that
+#                        competes with greedy (default 0.9); --refine-lr X peak learning rate (5e-4);
 #   --resume             continue from build-train/ckpt.pt (same options as the first run).
 # Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python),
 #   TWOTOWER_BIN (the C++ engine for the distillation data; default build/bin/twotower, whose
@@ -50,6 +62,11 @@ prefix_frac=0
 full_frac=0
 distinct=0
 steps="context=2000,denoiser=1200,distill=4400"
+refine_rounds=2
+refine_steps=1200
+refine_count=6144
+refine_gamma=0.9
+refine_lr=5e-4
 args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -62,12 +79,18 @@ while [[ $# -gt 0 ]]; do
         --distill-prefix-frac) prefix_frac="$2"; shift ;;
         --distill-full-frac) full_frac="$2"; shift ;;
         --distill-distinct) distinct="$2"; shift ;;
+        --refine-rounds) refine_rounds="$2"; shift ;;
+        --refine-steps) refine_steps="$2"; shift ;;
+        --refine-count) refine_count="$2"; shift ;;
+        --refine-gamma) refine_gamma="$2"; shift ;;
+        --refine-lr) refine_lr="$2"; shift ;;
         --steps) steps="$2"; shift ;;
         *) args+=("$1") ;;
     esac
     shift
 done
 [[ $distinct == 0 || $distinct == 1 ]] || { echo "train.sh: --distill-distinct takes 0 or 1, got $distinct" >&2; exit 2; }
+[[ $refine_rounds =~ ^[0-4]$ ]] || { echo "train.sh: --refine-rounds takes 0 to 4, got $refine_rounds" >&2; exit 2; }
 has_budget=0 has_share=0
 for arg in "${args[@]}"; do
     [[ "$arg" == "--budget-minutes" ]] && has_budget=1
@@ -112,6 +135,28 @@ if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
         --distill-prefix-frac "$prefix_frac" --distill-full-frac "$full_frac"
     rc=$?
     "$py" tools/train/export.py --work "$work" --out "$out" --tokenizer "$out/tokenizer.json" || exit 1
+    if [[ $refine_rounds != 0 && $binary == reference ]]; then
+        echo "train.sh: refinement needs the C++ engine's diffusion decoding; skipping it" >&2
+        refine_rounds=0
+    fi
+    greedy=()  # the distillation rows are this context tower's greedy rows for the same prompts
+    [[ $refine_count == "$distill_count" && $distinct == 0 ]] && greedy=(--greedy "$work/distill.npz")
+    for ((r = 1; rc == 0 && r <= refine_rounds; r++)); do
+        rows="$work/refine$r.npz" eval_rows="$work/refine${r}_eval.npz"
+        if [[ ! -s "$rows" || ! -s "$eval_rows" ]]; then
+            "$py" tools/train/distill.py --model "$out" --work "$work" --mode best \
+                --gamma "$refine_gamma" --count "$refine_count" "${greedy[@]}" --out "$rows" || exit 1
+            "$py" tools/train/distill.py --model "$out" --work "$work" --mode best \
+                --gamma "$refine_gamma" --split heldout --count 32 --prefix-blocks 1 2 \
+                --out "$eval_rows" || exit 1
+        fi
+        "$py" tools/train/train.py --work "$work" --tokenizer "$out/tokenizer.json" \
+            --log "$out/training_log.jsonl" --resume --phase "refine$r" \
+            --budget-minutes "$distill_minutes" --steps "refine$r=$refine_steps" --distill "$rows" \
+            --distill-eval "$eval_rows" --distill-batch "$distill_batch" --refine-lr "$refine_lr"
+        rc=$?
+        "$py" tools/train/export.py --work "$work" --out "$out" --tokenizer "$out/tokenizer.json" || exit 1
+    done
 fi
 "$py" tools/train/sample.py --model "$out" --tokens 32 --json "$work/samples.json" || true
 exit $rc
