@@ -24,7 +24,8 @@
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
-#   --distill-minutes N  safety stop of the distill phase (default 100; 0 skips the phase);
+#   --distill-minutes N  safety stop of the distill phase and of each refinement round (default 100;
+#                        0 skips the phase and the refinement rounds, which start from its denoiser);
 #   --distill-count N    greedy continuations per prompt length for the distill phase (default 6144);
 #   --distill-distinct B 1: each length's prompts start at distinct paragraphs; 0 (default): drawn
 #                        with replacement (about 10% of the rows repeat at 6144);
