@@ -330,8 +330,8 @@ def main():
           "continuations alone, the denoiser must reproduce the teacher's exact choice wherever the teacher's top two "
           "tokens are close, so it stays unsure there; on continuations it produces itself it can be sure, and "
           "commits more per forward. The selection keeps every row at least as likely under the context tower as "
-          "greedy, the measure `twotower eval` reports. Training on its own decoding alone, without the selection, "
-          "cost quality (a variant below).\n")
+          "greedy, the measure `twotower eval` reports (training on its own decoding alone, without the selection, "
+          "cost quality: tools/train/README.md, Phase 4).\n")
         for i, st in enumerate(stats, 1):
             ps = st["prefixes"].values()
             mean = lambda k: sum(p[k] for p in ps) / len(ps)
