@@ -349,8 +349,9 @@ def main():
           f"{' (mixed batches)' if frac < 1 else ''}, best held-out "
           f"masked-token loss on greedy continuations {fmt(best('distill'))}" + ("" if refines else "\n"))
     for i, p in enumerate(refines, 1):
-        w(f"- refinement round {i}: final training loss {fmt(last(p, 'train', 'loss'))}, best held-out "
-          f"masked-token loss on its held-out rows {fmt(best(p))}" + ("\n" if i == len(refines) else ""))
+        w(f"- refinement round {i}: final training loss {fmt(last(p, 'train', 'loss'))}, held-out masked-token "
+          f"loss on its held-out rows {fmt(last(p, 'eval', 'heldout_loss'))} at its last step, which it keeps"
+          + ("\n" if i == len(refines) else ""))
     w("![training curves](training_curves.svg)\n")
     w("## Measured with the C++ engine (`twotower eval`)\n")
     p = ev["perplexity"]
