@@ -64,7 +64,7 @@ if [[ -s "$work/distill_eval.npz" ]]; then
         --json "$out/eval/frontier.json" > "$work/frontier.out"
     card_args+=(--frontier "$out/eval/frontier.json")
 fi
-for ((r = 1; r <= 4; r++)); do  # the refinement rounds' row statistics (distill.py --mode best)
+for ((r = 1; ; r++)); do  # the refinement rounds' row statistics (distill.py --mode best)
     [[ -s "$work/refine$r.npz.json" ]] || break
     card_args+=(--refine-rows "$(kept_in_eval "$work/refine$r.npz.json" "refine${r}_rows.json")")
 done

@@ -81,11 +81,10 @@ def engine_continue(binary, model_dir, prompts, n_new, work, mode="ar", gamma=0.
 
 def load_trainable(model_dir):
     """An export (config.json + model.safetensors) as model.TrainModel, in float32."""
-    from safetensors.torch import load_file
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     params = M.ParamTree(M.all_shapes(M.ref_config(cfg)))
     sd = params.state_dict()
-    sd.update({k: v.float() for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()})
+    sd.update(ref.load_weights(os.path.join(model_dir, "model.safetensors")))
     params.load_state_dict(sd)
     return M.TrainModel(cfg, params)
 

@@ -71,8 +71,7 @@ def main():
         params.load_state_dict(sd)
         info["denoiser"] = {"from": bd_name, "step": bd.get("step"),
                             "heldout_loss": bd.get("heldout_loss")}
-    elif last is not None and (last.get("phase") in ("denoiser", "distill")
-                                or str(last.get("phase")).startswith("refine")):
+    elif last is not None and last.get("phase") not in (None, "context"):  # a denoiser-side phase
         sd = params.state_dict()
         sd.update({k: v for k, v in last["params"].items() if k.startswith(DENOISER)})
         params.load_state_dict(sd)

@@ -319,10 +319,9 @@ def main():
           "of held-out prompts.\n")
     if refines:
         opts = next((r for r in rows if r["phase"] == refines[0] and r["kind"] == "phase"), {})
-        stats = refine_stats
         w(f"Refinement ({len(refines)} round{'s' if len(refines) > 1 else ''}; `tools/train/distill.py --mode best`, "
           "`train.py --phase refineN`): for the distillation's training prompts, the current export decodes its "
-          f"own continuation by diffusion (γ = {stats[0]['gamma'] if stats else 0.9}) and the context tower scores it "
+          f"own continuation by diffusion (γ = {refine_stats[0]['gamma'] if refine_stats else 0.9}) and the context tower scores it "
           "against the greedy continuation; each row keeps the one with the higher mean log-probability per token. "
           "The denoiser continues training on those rows with the same loss "
           f"({opts.get('steps', steps_of(refines[0]))} steps of {opts.get('distill_batch', 24)} rows a round, peak "
@@ -332,7 +331,7 @@ def main():
           "commits more per forward. The selection keeps every row at least as likely under the context tower as "
           "greedy, the measure `twotower eval` reports (training on its own decoding alone, without the selection, "
           "cost quality: tools/train/README.md, Phase 4).\n")
-        for i, st in enumerate(stats, 1):
+        for i, st in enumerate(refine_stats, 1):
             ps = st["prefixes"].values()
             mean = lambda k: sum(p[k] for p in ps) / len(ps)
             w(f"- round {i}: own decoding kept for {100 * mean('diffusion_share'):.0f}% of the prompts (where it "
@@ -340,7 +339,7 @@ def main():
               f"log-probability per token of the rows kept {mean('logprob_kept'):.3f} (greedy "
               f"{mean('logprob_greedy'):.3f}, own decoding {mean('logprob_diffusion'):.3f}); repeated bigrams "
               f"{mean('repeated_bigrams_kept'):.3f} (greedy {mean('repeated_bigrams_greedy'):.3f})"
-              + ("\n" if i == len(stats) else ""))
+              + ("\n" if i == len(refine_stats) else ""))
     w(f"- context tower: final training loss {fmt(last('context', 'train', 'loss'))}, best held-out loss "
       f"{fmt(best('context'))} (perplexity {fmt(math.exp(best('context')), 1)}) on the trainer's held-out windows")
     w(f"- denoiser: final training loss {fmt(last('denoiser', 'train', 'loss'))}, best held-out masked-token loss {fmt(best('denoiser'))}" + ("" if distilled else "\n"))

@@ -87,6 +87,14 @@ def seed_offset(phase):
     return {"context": 0, "denoiser": 1}.get(phase, 2)
 
 
+def take_from(params, path, keep):
+    """Overwrite the parameters whose names start with `keep` by those of checkpoint `path`."""
+    best = torch.load(path, map_location="cpu", weights_only=False)["params"]
+    cur = params.state_dict()
+    cur.update({k: v for k, v in best.items() if k.startswith(keep)})
+    params.load_state_dict(cur)
+
+
 class DistillData:
     """Prompt + greedy continuation rows from distill.py, one array per prompt length P (a
     multiple of the block): the loss covers the continuation blocks only (first_block = P/16)."""
@@ -404,28 +412,18 @@ def main():
         if phase == "denoiser" and rs is None:
             bp = os.path.join(a.work, "best_context.pt")
             if os.path.exists(bp):
-                best = torch.load(bp, map_location="cpu", weights_only=False)["params"]
-                cur = params.state_dict()
-                cur.update({k: v for k, v in best.items()
-                            if k.startswith(("context_tower.", "context_lm_head."))})
-                params.load_state_dict(cur)
+                take_from(params, bp, PHASES["context"]["train"])
             M.init_denoiser_from_context(params)
         if phase == "distill" and rs is None:
             # Start from the best context tower and the best corpus-trained denoiser, or from
             # the warm start (copy of the context tower) when no denoiser phase ran.
-            cur = params.state_dict()
-            for name, keep in (("best_context.pt", ("context_tower.", "context_lm_head.")),
-                               ("best_denoiser.pt", PHASES["denoiser"]["train"])):
-                path = os.path.join(a.work, name)
-                if name == "best_denoiser.pt" and not os.path.exists(path):
-                    params.load_state_dict(cur)
-                    M.init_denoiser_from_context(params)
-                    cur = params.state_dict()
-                    print("distill: no best_denoiser.pt, starting from the warm start", flush=True)
-                    continue
-                best = torch.load(path, map_location="cpu", weights_only=False)["params"]
-                cur.update({k: v for k, v in best.items() if k.startswith(keep)})
-            params.load_state_dict(cur)
+            take_from(params, os.path.join(a.work, "best_context.pt"), PHASES["context"]["train"])
+            path = os.path.join(a.work, "best_denoiser.pt")
+            if os.path.exists(path):
+                take_from(params, path, PHASES["denoiser"]["train"])
+            else:
+                M.init_denoiser_from_context(params)
+                print("distill: no best_denoiser.pt, starting from the warm start", flush=True)
         if phase.startswith("refine") and rs is None:
             # Round r continues the denoiser of round r - 1 (round 1: the distilled one).
             r = int(phase[len("refine"):])
@@ -433,13 +431,8 @@ def main():
             path = os.path.join(a.work, prev)
             if not os.path.exists(path):
                 sys.exit(f"train.py: --phase {phase} starts from {path}, which does not exist")
-            cur = params.state_dict()
-            for name, keep in (("best_context.pt", ("context_tower.", "context_lm_head.")),
-                               (prev, PHASES["denoiser"]["train"])):
-                best = torch.load(os.path.join(a.work, name), map_location="cpu",
-                                  weights_only=False)["params"]
-                cur.update({k: v for k, v in best.items() if k.startswith(keep)})
-            params.load_state_dict(cur)
+            take_from(params, os.path.join(a.work, "best_context.pt"), PHASES["context"]["train"])
+            take_from(params, path, PHASES["denoiser"]["train"])
         finished = train_phase(phase, a, cfg_dict, params, windows, eval_seqs, log,
                                budgets.get(phase, a.budget_minutes * 60), rs, distill, distill_eval)
         if not finished:
