@@ -4,10 +4,11 @@
 #   best_denoiser.pt exported on the side) -> frontier.py -> the refinement rounds' row statistics
 #   -> OUT/eval/*.json -> model_card.py.
 #
-# Usage: tools/train/card.sh [--wall-minutes N] [--previous-eval FILE --previous-recipe TEXT]
+# Usage: tools/train/card.sh [--wall-minutes N [--wall-note TEXT]] [--previous-eval FILE --previous-recipe TEXT]
 #                            [--variant-eval FILE --variant-recipe TEXT] [--machine TEXT]
 #                            [--distill-variant-eval FILE --distill-variant-recipe TEXT]
 #   --wall-minutes N      the measured wall time of the whole train.sh run, for the card;
+#   --wall-note TEXT      what that run included or skipped (default: corpus and tokenizer prebuilt);
 #   --previous-eval FILE  `twotower eval` JSON of the model this one replaces (kept as
 #                         OUT/eval/previous_recipe.json), with one sentence on its recipe;
 #   --variant-eval FILE   `twotower eval` JSON of a recipe variant measured and not committed (kept
@@ -27,7 +28,7 @@ previous=""
 variants=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --wall-minutes|--machine|--previous-recipe|--variant-recipe|--distill-variant-recipe)
+        --wall-minutes|--wall-note|--machine|--previous-recipe|--variant-recipe|--distill-variant-recipe)
             card_args+=("$1" "$2"); shift ;;
         --variant-eval|--distill-variant-eval) variants+=("$1" "$2"); shift ;;
         --previous-eval) previous="$2"; shift ;;

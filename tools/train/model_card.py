@@ -227,6 +227,8 @@ def main():
     ap.add_argument("--refine-rows", action="append", default=[],
                     help="distill.py --mode best statistics (OUT.npz.json) of each refinement round, in order")
     ap.add_argument("--wall-minutes", type=float, help="wall-clock minutes of the whole train.sh run")
+    ap.add_argument("--wall-note", default="with the corpus and tokenizer already built, as they are in a "
+                    "checkout that ran it once", help="what the --wall-minutes run included or skipped")
     args = ap.parse_args()
     if len(args.variant_recipe) != len(args.variant_eval):
         ap.error("give one --variant-recipe per --variant-eval")
@@ -301,8 +303,8 @@ def main():
       + (f", distillation {dis_min:.0f} min" if distilled else "")
       + (f", refinement {' + '.join(f'{m:.0f}' for m in ref_min)} min" if refines else "")
       + (f" (and its rows {' + '.join(f'{m:.0f}' for m in rows_min)} min)" if rows_min else "") +
-      (f"; the whole `train.sh` run {args.wall_minutes:.0f} min (with the corpus and tokenizer already built, "
-       "as they are in a checkout that ran it once)" if args.wall_minutes else "") + ".\n")
+      (f"; the whole `train.sh` run {args.wall_minutes:.0f} min ({args.wall_note})" if args.wall_minutes else "")
+      + ".\n")
     if distilled:
         # The distill phase's options, as train.py logs them at its start (absent: the 0.7 / 24 recipe).
         opts = next((r for r in rows if r["phase"] == "distill" and r["kind"] == "phase"), {})
@@ -320,8 +322,10 @@ def main():
     if refines:
         opts = next((r for r in rows if r["phase"] == refines[0] and r["kind"] == "phase"), {})
         w(f"Refinement ({len(refines)} round{'s' if len(refines) > 1 else ''}; `tools/train/distill.py --mode best`, "
-          "`train.py --phase refineN`): for the distillation's training prompts, the current export decodes its "
-          f"own continuation by diffusion (γ = {refine_stats[0]['gamma'] if refine_stats else 0.9}) and the context tower scores it "
+          "`train.py --phase refineN`): for training-split prompts drawn as the distillation's are "
+          f"({refine_stats[0]['count'] if refine_stats else 6144} per prompt length), the current export decodes "
+          f"its own continuation by diffusion (γ = {refine_stats[0]['gamma'] if refine_stats else 0.9}) and the "
+          "context tower scores it "
           "against the greedy continuation; each row keeps the one with the higher mean log-probability per token. "
           "The denoiser continues training on those rows with the same loss "
           f"({opts.get('steps', steps_of(refines[0]))} steps of {opts.get('distill_batch', 24)} rows a round, peak "
