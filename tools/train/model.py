@@ -305,8 +305,10 @@ class TrainModel:
             c.ssm[i] = full.ssm[i][:, bs]                            # [B, nb, nh, hd, N]
         return c
 
-    def denoiser_logits(self, noisy, t_blocks, cache, first_block, stats=None):
-        """noisy [B, nb, BLOCK] ids, t_blocks [B, nb] -> logits [B, nb, BLOCK, V]."""
+    def denoiser_logits(self, noisy, t_blocks, cache, first_block, stats=None, select=None):
+        """noisy [B, nb, BLOCK] ids, t_blocks [B, nb] -> logits [B, nb, BLOCK, V]; with `select`
+        (bool [B, nb, BLOCK]) only those positions' logits, [N, V] (the LM head is a third of
+        the denoiser's FLOPs per token, and the loss reads the masked positions only)."""
         nb = noisy.shape[1]
         T = (first_block + nb) * BLOCK
         t_emb = ref.time_embedding(self.W, t_blocks)                 # [B, nb, 3H]
@@ -315,7 +317,7 @@ class TrainModel:
         mask = ref.block_causal_mask(first_block + nb, BLOCK, T)[first_block:]
         h, _ = self.denoiser.forward(self.denoiser.embed(noisy), cache, causal=False,
                                      modulation=mod, attn_mask=mask, stats=stats)
-        _, logits = self.denoiser.final(h)
+        _, logits = self.denoiser.final(h if select is None else h[select])
         return logits
 
     def denoiser_loss(self, seq, gen, first_block=1, stats=None, t=None, prefix_frac=0.0, kd=0.0,
@@ -351,23 +353,22 @@ class TrainModel:
             m |= torch.rand(B, nb, 1, generator=gen) < full_frac
         noisy = torch.where(m, torch.full_like(clean, MASK_ID), clean)
         t_blocks = m.float().mean(-1)
-        logits = self.denoiser_logits(noisy, t_blocks, cache, first_block, stats)
-        V = logits.shape[-1]
-        ce = F.cross_entropy(logits.reshape(-1, V), clean.reshape(-1), reduction="none")
-        mf = m.reshape(-1).float()
+        logits = self.denoiser_logits(noisy, t_blocks, cache, first_block, stats, select=m)  # [N, V]
+        ce = F.cross_entropy(logits, clean[m], reduction="none")
         if kd > 0:
             with torch.no_grad():  # the context tower's prediction of position s comes from row s - 1
-                _, teacher = self.context.final(hctx[:, first_block * BLOCK - 1:T - 1])
-                teacher = teacher.reshape(-1, V).clone()
+                before = hctx[:, first_block * BLOCK - 1:T - 1].reshape(B, nb, BLOCK, -1)
+                _, teacher = self.context.final(before[m])
                 teacher[:, MASK_ID] = -float("inf")
                 pt = F.softmax(teacher, -1)
                 logpt = F.log_softmax(teacher, -1).nan_to_num(neginf=0.0)
-            student = logits.reshape(-1, V).clone()
+            student = logits.clone()
             student[:, MASK_ID] = -float("inf")
             logps = F.log_softmax(student, -1).nan_to_num(neginf=0.0)
             kl = (pt * (logpt - logps)).sum(-1)
             ce = (1 - kd) * ce + kd * kl
-        return (ce * mf).sum() / mf.sum().clamp_min(1.0), int(mf.sum())
+        n = int(m.sum())
+        return ce.sum() / max(n, 1), n
 
 
 @torch.no_grad()
