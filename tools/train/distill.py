@@ -140,7 +140,11 @@ def main():
     ap.add_argument("--gamma", type=float, default=0.9, help="threshold of the diffusion decoding")
     ap.add_argument("--greedy", default=None,
                     help="--mode best: this model's greedy rows for the same prompts (same --seed, "
-                         "--count, --prefix-blocks, --split), instead of generating them again")
+                         "--count, --prefix-blocks, --split), instead of generating them again; "
+                         "their context-tower scores too when the file holds them (--save-greedy)")
+    ap.add_argument("--save-greedy", default=None,
+                    help="--mode best: write the greedy rows and their scores here, for the next "
+                         "round's --greedy (the frozen context tower gives the same ones every round)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=4321)
     ap.add_argument("--threads", type=int, default=2)
@@ -156,7 +160,7 @@ def main():
     stream, starts = D.tokenize_corpus(os.path.join(a.corpus, a.split + ".txt"),
                                        os.path.join(a.model, "tokenizer.json"), a.work)
     rng = np.random.default_rng(a.seed)
-    arrays, stats, tm = {}, {}, None
+    arrays, stats, tm, saved_greedy = {}, {}, None, {}
     t0 = time.time()
     for pb in a.prefix_blocks:
         P = pb * M.BLOCK                                       # <s> + P-1 corpus tokens
@@ -187,7 +191,10 @@ def main():
             rows_d = np.concatenate([prompts, d], 1)
             if tm is None:
                 tm = load_trainable(a.model)
-            lg, ld = continuation_logprob(tm, rows_g, P), continuation_logprob(tm, rows_d, P)
+            lg = (greedy["logprob_" + key] if greedy is not None and "logprob_" + key in greedy.files
+                  else continuation_logprob(tm, rows_g, P))
+            ld = continuation_logprob(tm, rows_d, P)
+            saved_greedy[key], saved_greedy["logprob_" + key] = rows_g.astype(np.int32), lg
             pick = ld >= lg
             cont = np.where(pick[:, None], d, g)
             rg, rd = repeated_bigrams(rows_g, P), repeated_bigrams(rows_d, P)
@@ -203,6 +210,8 @@ def main():
         print(f"prefix {P}: {a.count} sequences ({time.time() - t0:.0f}s)", flush=True)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     np.savez(a.out, **arrays)
+    if a.save_greedy and saved_greedy:
+        np.savez(a.save_greedy, **saved_greedy)
     if stats:
         with open(a.out + ".json", "w") as f:
             json.dump({"gamma": a.gamma, "count": a.count, "split": a.split,

@@ -37,7 +37,8 @@
 #   --distill-full-frac F    share of distill blocks masked whole, t = 1 (default 0);
 #   --refine-rounds N    refinement rounds after distillation (default 2; 0 skips them). Round r:
 #                        distill.py --mode best with the current export (greedy rows reused from the
-#                        distillation data when the counts match), then train.py --phase refine<r>
+#                        distillation data when the counts match; rounds after the first reuse round
+#                        1's greedy rows and scores, WORK/refine_greedy_N.npz), then train.py --phase refine<r>
 #                        from round r - 1's denoiser, then export; ~31 min a round here;
 #   --refine-steps N     steps per round (default 1200); --refine-count N prompts per length
 #                        (default 6144); --refine-gamma G threshold of the diffusion decoding that
@@ -140,13 +141,19 @@ if [[ $rc == 0 && "$distill_minutes" != 0 ]]; then
         echo "train.sh: refinement needs the C++ engine's diffusion decoding; skipping it" >&2
         refine_rounds=0
     fi
-    greedy=()  # the distillation rows are this context tower's greedy rows for the same prompts
+    # Greedy rows of the refinement prompts: the distillation rows when they are for the same prompts,
+    # else round 1 makes them; round 1 saves them with their scores for the later rounds (the context
+    # tower is frozen, so they are the same every round).
+    saved="$work/refine_greedy_$refine_count.npz"
+    greedy=()
     [[ $refine_count == "$distill_count" && $distinct == 0 ]] && greedy=(--greedy "$work/distill.npz")
     for ((r = 1; rc == 0 && r <= refine_rounds; r++)); do
         rows="$work/refine$r.npz" eval_rows="$work/refine${r}_eval.npz"
         if [[ ! -s "$rows" || ! -s "$eval_rows" ]]; then
+            g=("${greedy[@]}" --save-greedy "$saved")
+            [[ -s "$saved" ]] && g=(--greedy "$saved")
             "$py" tools/train/distill.py --model "$out" --work "$work" --mode best \
-                --gamma "$refine_gamma" --count "$refine_count" "${greedy[@]}" --out "$rows" || exit 1
+                --gamma "$refine_gamma" --count "$refine_count" "${g[@]}" --out "$rows" || exit 1
             "$py" tools/train/distill.py --model "$out" --work "$work" --mode best \
                 --gamma "$refine_gamma" --split heldout --count 32 --prefix-blocks 1 2 \
                 --out "$eval_rows" || exit 1
