@@ -59,23 +59,35 @@ def greedy_batch(m, prompts, n_new):
     return torch.stack(out, 1)
 
 
-def engine_continue(binary, model_dir, prompts, n_new, work, mode="ar", gamma=0.8):
+def engine_continue(binary, model_dir, prompts, n_new, work, mode="ar", gamma=0.8, procs=2):
     """The same continuation through the C++ engine's batch command (mode "ar"), or the model's
-    own diffusion decoding at threshold gamma (mode "diffusion", block 16, 16 steps, greedy)."""
-    src = os.path.join(work, "distill_prompts.jsonl")
-    dst = os.path.join(work, "distill_out.jsonl")
-    with open(src, "w") as f:
-        for p in prompts:
-            f.write(json.dumps({"prompt_ids": [int(x) for x in p]}) + "\n")
-    subprocess.run([binary, "batch", "--model", model_dir, "--mode", mode, "--gamma", str(gamma),
-                    "--block-size", str(M.BLOCK), "--steps", str(M.BLOCK), "--max-tokens", str(n_new),
-                    "--batch", "64", "--input", src, "--output", dst], check=True)
+    own diffusion decoding at threshold gamma (mode "diffusion", block 16, 16 steps, greedy).
+    The prompts are split over `procs` engine processes of one thread each: on this tiny model
+    two 1-thread processes decode 1.8x as fast as one 2-thread process, token for token the same
+    (measured on 2 cores: 512 prompts at gamma 0.9, 10.0 s against 18.3 s)."""
+    size = max(1, -(-len(prompts) // procs))
+    shards = [(i, prompts[i:i + size]) for i in range(0, len(prompts), size)]
+    runs = []
+    for k, (start, part) in enumerate(shards):
+        src = os.path.join(work, f"distill_prompts.{k}.jsonl")
+        dst = os.path.join(work, f"distill_out.{k}.jsonl")
+        with open(src, "w") as f:
+            for p in part:
+                f.write(json.dumps({"prompt_ids": [int(x) for x in p]}) + "\n")
+        cmd = [binary, "batch", "--model", model_dir, "--mode", mode, "--gamma", str(gamma),
+               "--block-size", str(M.BLOCK), "--steps", str(M.BLOCK), "--max-tokens", str(n_new),
+               "--batch", "64", "--threads", "1", "--input", src, "--output", dst]
+        runs.append((start, dst, cmd, subprocess.Popen(cmd)))
     out = np.full((len(prompts), n_new), D.EOS, dtype=np.int32)
-    with open(dst) as f:
-        for line in f:
-            r = json.loads(line)
-            ids = r["token_ids"]
-            out[r["index"], :len(ids)] = ids
+    failed = [cmd for _, _, cmd, proc in runs if proc.wait() != 0]
+    if failed:
+        raise subprocess.CalledProcessError(1, failed[0])
+    for start, dst, _, _ in runs:
+        with open(dst) as f:
+            for line in f:
+                r = json.loads(line)
+                ids = r["token_ids"]
+                out[start + r["index"], :len(ids)] = ids
     return out
 
 
@@ -148,11 +160,15 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=4321)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--engine-procs", type=int, default=2,
+                    help="engine processes of one thread each that share the prompts")
     ap.add_argument("--binary", default=os.path.join(REPO, "build", "bin", "twotower"),
                     help="the C++ engine; 'reference' generates with PyTorch instead")
     a = ap.parse_args()
     if not 0.0 < a.gamma < 1.0:
         ap.error(f"--gamma: a threshold between 0 and 1, got {a.gamma}")
+    if a.engine_procs < 1:
+        ap.error(f"--engine-procs: at least 1, got {a.engine_procs}")
     if a.binary == "reference" and a.mode != "ar":
         ap.error("--binary reference generates greedy AR continuations only (--mode ar)")
     greedy = np.load(a.greedy) if a.greedy else None
@@ -176,7 +192,8 @@ def main():
                                                 n_new).numpy()
                                    for i in range(0, a.count, a.batch)])
         elif a.mode != "best":
-            cont = engine_continue(a.binary, a.model, prompts, n_new, a.work, a.mode, a.gamma)
+            cont = engine_continue(a.binary, a.model, prompts, n_new, a.work, a.mode, a.gamma,
+                                   a.engine_procs)
         else:
             if greedy is not None:
                 g = greedy[key] if key in greedy.files else None
@@ -185,8 +202,10 @@ def main():
                              f"({key}: same --seed, --count, --prefix-blocks and --split needed)")
                 g = g[:, P:]
             else:
-                g = engine_continue(a.binary, a.model, prompts, n_new, a.work, "ar")
-            d = engine_continue(a.binary, a.model, prompts, n_new, a.work, "diffusion", a.gamma)
+                g = engine_continue(a.binary, a.model, prompts, n_new, a.work, "ar",
+                                    procs=a.engine_procs)
+            d = engine_continue(a.binary, a.model, prompts, n_new, a.work, "diffusion", a.gamma,
+                                a.engine_procs)
             rows_g = np.concatenate([prompts, g], 1)
             rows_d = np.concatenate([prompts, d], 1)
             if tm is None:
