@@ -79,9 +79,9 @@ def engine_continue(binary, model_dir, prompts, n_new, work, mode="ar", gamma=0.
                "--batch", "64", "--threads", "1", "--input", src, "--output", dst]
         runs.append((start, dst, cmd, subprocess.Popen(cmd)))
     out = np.full((len(prompts), n_new), D.EOS, dtype=np.int32)
-    failed = [cmd for _, _, cmd, proc in runs if proc.wait() != 0]
+    failed = [(proc.returncode, cmd) for _, _, cmd, proc in runs if proc.wait() != 0]
     if failed:
-        raise subprocess.CalledProcessError(1, failed[0])
+        raise subprocess.CalledProcessError(*failed[0])
     for start, dst, _, _ in runs:
         with open(dst) as f:
             for line in f:
