@@ -1,6 +1,7 @@
 """tools/train/model_card.py: paired differences only between evals of the same prompts.
 
-Uses the committed model's eval files: a variant on the same prompts gets paired interval
+Uses eval files kept in tests/data/model-card (a model's eval and two variants measured against it,
+from the default model of 2026-11-29): a variant on the same prompts gets paired interval
 columns; the 2,048-token variant, whose tokenizer cut other prompts from the same paragraphs,
 gets none and is introduced as having its own prompts.
 Usage: python3 model_card_test.py REPO"""
@@ -12,7 +13,7 @@ repo = sys.argv[1]
 sys.path.insert(0, os.path.join(repo, "tools", "train"))
 import model_card  # noqa: E402
 
-evals = os.path.join(repo, "models", "default", "eval")
+evals = os.path.join(repo, "tests", "data", "model-card")
 load = lambda name: json.load(open(os.path.join(evals, name)))
 ev, same, other = load("eval.json"), load("variant_prefix_masks.json"), load("variant_vocab_2048.json")
 

@@ -4,8 +4,9 @@
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 py="${PY:-$repo/.venv/bin/python}"
-work="${WORK:-$repo/build-train}"
-out="${OUT:-$repo/models/default}"
+# Absolute, so that links made under them (card.sh's before_distillation/) resolve.
+work="$(realpath -m "${WORK:-$repo/build-train}")"
+out="$(realpath -m "${OUT:-$repo/models/default}")"
 
 # Sets $binary to the C++ engine: TWOTOWER_BIN when executable, else build/bin/twotower, whose
 # twotower target is built when missing. Returns non-zero when that build fails.

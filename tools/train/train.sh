@@ -7,20 +7,19 @@
 #   on those; export after each) -> samples.
 #   Export is always attempted, also after an interrupted run.
 #
-# Usage: tools/train/train.sh [--steps context=2000,denoiser=1200,distill=4400]
+# Usage: tools/train/train.sh [--steps context=2000,denoiser=700,distill=3600]
 #                            [--budget-minutes 100] [--distill-minutes 100] [--distill-count 6144]
 #                            [--distill-distinct 0] [--distill-batch 24] [--distill-frac 1]
-#                            [--distill-prefix-frac 0] [--distill-full-frac 0] [--refine-rounds 2]
-#                            [--refine-steps 1200] [--refine-count 6144] [--refine-gamma 0.9]
+#                            [--distill-prefix-frac 0] [--distill-full-frac 0] [--refine-rounds 3]
+#                            [--refine-steps 600] [--refine-count 3072] [--refine-gamma 0.9]
 #                            [--refine-lr 5e-4] [--resume]
 #                            [train.py options]
 #   --steps              training steps per phase (the committed recipe): the learning-rate
 #                        schedule and the stopping point depend on steps only, so a seeded run takes
 #                        the same steps (not bit-exact with 2 threads: runs part at the 6th digit;
-#                        with 1 thread they are, ~20% slower); about 24 + 20 + 59 min here (2 cores, AMD EPYC, AVX-512),
-#                        then ~30 min per refinement round (rows ~16, training ~14);
-#                        corpus/tokenizer, checks, the engine build, distillation data and exports
-#                        come on top (~10 min);
+#                        with 1 thread they are, ~20% slower); measured here (2 cores, AMD EPYC,
+#                        AVX-512, 2026-11-30): 23 + 11 + 44 min, then rounds of 8 + 8, 5 + 8 and
+#                        5 + 8 min (rows + training); 121 min in all with the corpus prebuilt;
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
@@ -35,13 +34,13 @@
 #                        rest are corpus windows);
 #   --distill-prefix-frac F  share of distill sequences with a clean prefix per block (default 0);
 #   --distill-full-frac F    share of distill blocks masked whole, t = 1 (default 0);
-#   --refine-rounds N    refinement rounds after distillation (default 2; 0 skips them). Round r:
+#   --refine-rounds N    refinement rounds after distillation (default 3; 0 skips them). Round r:
 #                        distill.py --mode best with the current export (greedy rows reused from the
 #                        distillation data when the counts match; rounds after the first reuse round
 #                        1's greedy rows and scores, WORK/refine_greedy_N.npz), then train.py --phase refine<r>
-#                        from round r - 1's denoiser, then export; ~31 min a round here;
-#   --refine-steps N     steps per round (default 1200); --refine-count N prompts per length
-#                        (default 6144); --refine-gamma G threshold of the diffusion decoding that
+#                        from round r - 1's denoiser, then export; ~13 min a round here;
+#   --refine-steps N     steps per round (default 600); --refine-count N prompts per length
+#                        (default 3072); --refine-gamma G threshold of the diffusion decoding that
 #                        competes with greedy (default 0.9); --refine-lr X peak learning rate (5e-4);
 #   --resume             continue from build-train/ckpt.pt (same options as the first run).
 # Environment: WORK (default build-train), OUT (default models/default), PY (default .venv/bin/python),
@@ -63,10 +62,10 @@ distill_frac=1
 prefix_frac=0
 full_frac=0
 distinct=0
-steps="context=2000,denoiser=1200,distill=4400"
-refine_rounds=2
-refine_steps=1200
-refine_count=6144
+steps="context=2000,denoiser=700,distill=3600"
+refine_rounds=3
+refine_steps=600
+refine_count=3072
 refine_gamma=0.9
 refine_lr=5e-4
 args=()
