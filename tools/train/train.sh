@@ -18,8 +18,9 @@
 #                        schedule and the stopping point depend on steps only, so a seeded run takes
 #                        the same steps (not bit-exact with 2 threads: runs part at the 6th digit;
 #                        with 1 thread they are, ~20% slower); measured here (2 cores, AMD EPYC,
-#                        AVX-512, 2026-11-30): 23 + 11 + 44 min, then rounds of 8 + 8, 5 + 8 and
-#                        5 + 8 min (rows + training); 121 min in all with the corpus prebuilt;
+#                        AVX-512, 2026-11-30, GOMP_SPINCOUNT=20000, idle): 17 + 7 + 31 min,
+#                        then rounds of 8 + 6, 5 + 5 and 5 + 5 min (rows + training); 91 min in
+#                        all with the corpus prebuilt (121 min with fully passive threads);
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
@@ -38,7 +39,7 @@
 #                        distill.py --mode best with the current export (greedy rows reused from the
 #                        distillation data when the counts match; rounds after the first reuse round
 #                        1's greedy rows and scores, WORK/refine_greedy_N.npz), then train.py --phase refine<r>
-#                        from round r - 1's denoiser, then export; ~13 min a round here;
+#                        from round r - 1's denoiser, then export; ~10 min a round here;
 #   --refine-steps N     steps per round (default 600); --refine-count N prompts per length
 #                        (default 3072); --refine-gamma G threshold of the diffusion decoding that
 #                        competes with greedy (default 0.9); --refine-lr X peak learning rate (5e-4);
@@ -51,11 +52,13 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 mkdir -p "$work" "$out"
 # The CPU is shared: with busy-waiting OpenMP threads, 2 threads ran 5x slower than 1 under load.
-# Fully passive threads sleep at every one of the many small ops, though: a short spin before
-# sleeping (GOMP_SPINCOUNT, which overrides the wait policy) trained 1.28x as fast on the idle
-# machine (context phase, 2026-11-30: 4050 against 3150 tokens/s; the same with 20000 to 200000).
+# Fully passive threads sleep at every one of the many small ops, though. A short spin before
+# sleeping (GOMP_SPINCOUNT, which overrides the wait policy) is the compromise; context phase,
+# 2026-11-30, s a step against fully passive: idle machine 0.54 against 0.67 (20000: 0.50, and a
+# whole run 91 min against 121), with one busy process on the other core 1.26 against 1.0 (20000:
+# about 3). GOMP_SPINCOUNT=0 restores fully passive threads.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-20000}"
+export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-2000}"
 
 resume=0
 distill_minutes=100
