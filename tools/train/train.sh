@@ -10,7 +10,7 @@
 # Usage: tools/train/train.sh [--steps context=2000,denoiser=700,distill=3600]
 #                            [--budget-minutes 100] [--distill-minutes 100] [--distill-count 6144]
 #                            [--distill-distinct 0] [--distill-batch 24] [--distill-frac 1]
-#                            [--distill-prefix-frac 0] [--distill-full-frac 0] [--refine-rounds 3]
+#                            [--distill-prefix-frac 0] [--distill-full-frac 0] [--refine-rounds 4]
 #                            [--refine-steps 600] [--refine-count 3072] [--refine-gamma 0.9]
 #                            [--refine-lr 5e-4] [--resume]
 #                            [train.py options]
@@ -18,9 +18,9 @@
 #                        schedule and the stopping point depend on steps only, so a seeded run takes
 #                        the same steps (not bit-exact with 2 threads: runs part at the 6th digit;
 #                        with 1 thread they are, ~20% slower); measured here (2 cores, AMD EPYC,
-#                        AVX-512, 2026-11-30, GOMP_SPINCOUNT=20000, idle): 17 + 7 + 31 min,
-#                        then rounds of 8 + 6, 5 + 5 and 5 + 5 min (rows + training); 91 min in
-#                        all with the corpus prebuilt (121 min with fully passive threads);
+#                        AVX-512, 2026-11-30, GOMP_SPINCOUNT=2000, idle): 17 + 8 + 30 min,
+#                        then rounds of 7.5 + 5, 5 + 5, 4.5 + 5 and 4 + 5 min (rows + training);
+#                        98 min in all with the corpus prebuilt;
 #   --budget-minutes N   safety stop for both towers together (default 100; --context-share 0.55
 #                        of it for the context tower): a phase stops early only if its share of
 #                        the time is spent, as on a machine much slower than ours;
@@ -35,7 +35,7 @@
 #                        rest are corpus windows);
 #   --distill-prefix-frac F  share of distill sequences with a clean prefix per block (default 0);
 #   --distill-full-frac F    share of distill blocks masked whole, t = 1 (default 0);
-#   --refine-rounds N    refinement rounds after distillation (default 3; 0 skips them). Round r:
+#   --refine-rounds N    refinement rounds after distillation (default 4; 0 skips them). Round r:
 #                        distill.py --mode best with the current export (greedy rows reused from the
 #                        distillation data when the counts match; rounds after the first reuse round
 #                        1's greedy rows and scores, WORK/refine_greedy_N.npz), then train.py --phase refine<r>
@@ -54,9 +54,10 @@ mkdir -p "$work" "$out"
 # The CPU is shared: with busy-waiting OpenMP threads, 2 threads ran 5x slower than 1 under load.
 # Fully passive threads sleep at every one of the many small ops, though. A short spin before
 # sleeping (GOMP_SPINCOUNT, which overrides the wait policy) is the compromise; context phase,
-# 2026-11-30, s a step against fully passive: idle machine 0.54 against 0.67 (20000: 0.50, and a
-# whole run 91 min against 121), with one busy process on the other core 1.26 against 1.0 (20000:
-# about 3). GOMP_SPINCOUNT=0 restores fully passive threads.
+# 2026-11-30, s a step against fully passive: idle machine 0.51-0.54 against 0.67 (20000: 0.50;
+# whole runs: 98 min with four rounds at 2000, 91 min with three at 20000, 121 with three passive),
+# with one busy process on the other core 1.26 against 1.0 (20000: about 3). GOMP_SPINCOUNT=0
+# restores fully passive threads.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-2000}"
 
@@ -70,7 +71,7 @@ prefix_frac=0
 full_frac=0
 distinct=0
 steps="context=2000,denoiser=700,distill=3600"
-refine_rounds=3
+refine_rounds=4
 refine_steps=600
 refine_count=3072
 refine_gamma=0.9
