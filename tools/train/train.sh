@@ -53,11 +53,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 mkdir -p "$work" "$out"
 # The CPU is shared: with busy-waiting OpenMP threads, 2 threads ran 5x slower than 1 under load.
 # Fully passive threads sleep at every one of the many small ops, though. A short spin before
-# sleeping (GOMP_SPINCOUNT, which overrides the wait policy) is the compromise; context phase,
-# 2026-11-30, s a step against fully passive: idle machine 0.51-0.54 against 0.67 (20000: 0.50;
-# whole runs: 98 min with four rounds at 2000, 91 min with three at 20000, 121 with three passive),
-# with one busy process on the other core 1.26 against 1.0 (20000: about 3). GOMP_SPINCOUNT=0
-# restores fully passive threads.
+# sleeping (GOMP_SPINCOUNT, which overrides the wait policy) is the compromise: fast on an idle
+# machine, little lost under load (measured in tools/train/README.md, "Throughput notes").
+# GOMP_SPINCOUNT=0 restores fully passive threads.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-2000}"
 
